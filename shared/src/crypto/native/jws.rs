@@ -1,0 +1,1 @@
+//! RS256 / ES256 verification of Cognito token signatures from a JWK.

@@ -1,0 +1,5 @@
+//! Cognito token verification (ARCHITECTURE §5).
+
+mod jwk;
+
+pub use jwk::Jwk;
