@@ -1,0 +1,60 @@
+//! CloudFront's base64: standard alphabet with padding, then `+`→`-`,
+//! `=`→`_`, `/`→`~`, so the value survives a query string and a cookie
+//! without percent-encoding.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not valid CloudFront base64")]
+pub struct Base64Error;
+
+pub fn encode(bytes: &[u8]) -> String {
+    STANDARD
+        .encode(bytes)
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '=' => '_',
+            '/' => '~',
+            c => c,
+        })
+        .collect()
+}
+
+pub fn decode(text: &str) -> Result<Vec<u8>, Base64Error> {
+    let standard: String = text
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '=',
+            '~' => '/',
+            c => c,
+        })
+        .collect();
+    STANDARD.decode(standard).map_err(|_| Base64Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_three_url_unsafe_characters() {
+        // 0xfb 0xff → "+/8=" in standard base64.
+        assert_eq!(encode(&[0xfb, 0xff]), "-~8_");
+        assert_eq!(decode("-~8_").unwrap(), vec![0xfb, 0xff]);
+    }
+
+    #[test]
+    fn round_trips_every_byte_value() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(decode(&encode(&all)).unwrap(), all);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert_eq!(decode("not base64!"), Err(Base64Error));
+        assert_eq!(decode("abc"), Err(Base64Error));
+    }
+}
