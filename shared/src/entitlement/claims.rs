@@ -1,0 +1,153 @@
+//! The `reelgate:ent` access-token claim written by the pre-token trigger.
+//!
+//! One string claim, because Cognito's V2 trigger accepts strings everywhere
+//! and a compact text keeps tokens small:
+//! `v=1;p=<premium_until>;g=<id>[@<expires_at>],…;c=<1|0>`
+//! where `p` is optional, `g` may be empty, and `c=1` says the grant list is
+//! complete (the trigger stops at a configured number of grants).
+
+use crate::ids::VideoId;
+use crate::time::EpochSeconds;
+
+pub const CLAIM: &str = "reelgate:ent";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenEntitlements {
+    pub premium_until: Option<EpochSeconds>,
+    /// Titles held when the token was issued; `Some` time for rentals.
+    pub grants: Vec<(VideoId, Option<EpochSeconds>)>,
+    pub complete: bool,
+}
+
+/// Why a claim could not be read. The edge then asks the store: a bad claim
+/// must never grant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimsError {
+    #[error("entitlement claim version is not 1")]
+    UnknownVersion,
+    #[error("entitlement claim field {0} is malformed")]
+    BadField(&'static str),
+}
+
+impl TokenEntitlements {
+    pub fn encode(&self) -> String {
+        let mut out = String::from("v=1");
+        if let Some(until) = self.premium_until {
+            out.push_str(&format!(";p={until}"));
+        }
+        let grants: Vec<String> = self
+            .grants
+            .iter()
+            .map(|(video, until)| match until {
+                Some(until) => format!("{video}@{until}"),
+                None => video.to_string(),
+            })
+            .collect();
+        out.push_str(&format!(
+            ";g={};c={}",
+            grants.join(","),
+            u8::from(self.complete)
+        ));
+        out
+    }
+
+    pub fn decode(text: &str) -> Result<Self, ClaimsError> {
+        let mut fields = text.split(';');
+        if fields.next() != Some("v=1") {
+            return Err(ClaimsError::UnknownVersion);
+        }
+        let mut claims = Self::default();
+        let (mut saw_grants, mut saw_complete) = (false, false);
+        for field in fields {
+            match field.split_once('=') {
+                Some(("p", value)) if claims.premium_until.is_none() => {
+                    claims.premium_until = Some(epoch(value).ok_or(ClaimsError::BadField("p"))?);
+                }
+                Some(("g", value)) if !saw_grants => {
+                    saw_grants = true;
+                    claims.grants = value
+                        .split(',')
+                        .filter(|g| !g.is_empty())
+                        .map(grant)
+                        .collect::<Option<_>>()
+                        .ok_or(ClaimsError::BadField("g"))?;
+                }
+                Some(("c", value)) if !saw_complete => {
+                    saw_complete = true;
+                    claims.complete = match value {
+                        "1" => true,
+                        "0" => false,
+                        _ => return Err(ClaimsError::BadField("c")),
+                    };
+                }
+                _ => return Err(ClaimsError::BadField("unknown or repeated")),
+            }
+        }
+        if !saw_grants || !saw_complete {
+            return Err(ClaimsError::BadField("g/c"));
+        }
+        Ok(claims)
+    }
+}
+
+fn epoch(value: &str) -> Option<EpochSeconds> {
+    value.parse().ok().map(EpochSeconds::new)
+}
+
+fn grant(text: &str) -> Option<(VideoId, Option<EpochSeconds>)> {
+    match text.split_once('@') {
+        Some((video, until)) => Some((VideoId::parse(video).ok()?, Some(epoch(until)?))),
+        None => Some((VideoId::parse(text).ok()?, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_wire_form_is_compact_and_stable() {
+        let claims = TokenEntitlements {
+            premium_until: Some(EpochSeconds::new(1767290400)),
+            grants: vec![
+                (VideoId::parse("demo").unwrap(), None),
+                (
+                    VideoId::parse("intro").unwrap(),
+                    Some(EpochSeconds::new(99)),
+                ),
+            ],
+            complete: true,
+        };
+        assert_eq!(claims.encode(), "v=1;p=1767290400;g=demo,intro@99;c=1");
+        assert_eq!(TokenEntitlements::decode(&claims.encode()).unwrap(), claims);
+    }
+
+    #[test]
+    fn hostile_claims_are_refused_not_widened() {
+        for bad in [
+            "v=2;g=;c=1",
+            "v=1;g=*;c=1",
+            "v=1;g=a/b;c=1",
+            "v=1;g=a;c=yes",
+            "v=1;g=a",
+            "v=1;g=;g=x;c=1",
+        ] {
+            assert!(TokenEntitlements::decode(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_claims_round_trip(premium in prop::option::of(any::<u64>()),
+                                 grants in prop::collection::vec(("[A-Za-z0-9][A-Za-z0-9_-]{0,20}", prop::option::of(any::<u64>())), 0..8),
+                                 complete: bool) {
+            let claims = TokenEntitlements {
+                premium_until: premium.map(EpochSeconds::new),
+                grants: grants.iter().map(|(v, u)| (VideoId::parse(v).unwrap(), u.map(EpochSeconds::new))).collect(),
+                complete,
+            };
+            prop_assert_eq!(TokenEntitlements::decode(&claims.encode()).unwrap(), claims);
+        }
+    }
+}

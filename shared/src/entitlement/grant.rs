@@ -1,0 +1,109 @@
+//! Grants and plans, and when each is in force.
+
+use serde::Serialize;
+
+use crate::ids::{EventId, VideoId};
+use crate::time::EpochSeconds;
+
+/// How a viewer came to hold a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "lowercase")]
+pub enum GrantSource {
+    Purchase,
+    /// A rental ends at `expires_at` (exclusive). DynamoDB's TTL deletes the
+    /// item days later at best, so this, not the item's presence, decides.
+    Rental {
+        expires_at: EpochSeconds,
+    },
+    /// Granted by an operator through the admin API.
+    Admin,
+}
+
+impl GrantSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Purchase => "purchase",
+            Self::Rental { .. } => "rental",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// One title held by one viewer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub video: VideoId,
+    #[serde(flatten)]
+    pub source: GrantSource,
+    pub granted_at: EpochSeconds,
+    /// The payment event that created it, for support and refunds.
+    pub purchase_id: Option<EventId>,
+    /// Set by a refund; a revoked grant never entitles again.
+    pub revoked_at: Option<EpochSeconds>,
+}
+
+impl Grant {
+    /// In force at `now`: not revoked, and for rentals, `now < expires_at`.
+    pub fn is_active(&self, now: EpochSeconds) -> bool {
+        self.revoked_at.is_none() && self.expires_at().is_none_or(|end| now < end)
+    }
+
+    pub fn expires_at(&self) -> Option<EpochSeconds> {
+        match self.source {
+            GrantSource::Rental { expires_at } => Some(expires_at),
+            GrantSource::Purchase | GrantSource::Admin => None,
+        }
+    }
+}
+
+/// A subscription: every title while `now < premium_until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub tier: String,
+    pub premium_until: EpochSeconds,
+}
+
+impl Plan {
+    pub fn is_active(&self, now: EpochSeconds) -> bool {
+        now < self.premium_until
+    }
+}
+
+/// Everything one viewer holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UserEntitlements {
+    pub plan: Option<Plan>,
+    pub grants: Vec<Grant>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(source: GrantSource) -> Grant {
+        Grant {
+            video: VideoId::parse("demo").unwrap(),
+            source,
+            granted_at: EpochSeconds::new(10),
+            purchase_id: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_rental_ends_exactly_at_expires_at() {
+        let rental = grant(GrantSource::Rental {
+            expires_at: EpochSeconds::new(100),
+        });
+        assert!(rental.is_active(EpochSeconds::new(99)));
+        assert!(!rental.is_active(EpochSeconds::new(100)));
+    }
+
+    #[test]
+    fn a_revoked_purchase_is_not_active() {
+        let mut purchase = grant(GrantSource::Purchase);
+        assert!(purchase.is_active(EpochSeconds::new(u64::MAX)));
+        purchase.revoked_at = Some(EpochSeconds::new(50));
+        assert!(!purchase.is_active(EpochSeconds::new(20)));
+    }
+}
