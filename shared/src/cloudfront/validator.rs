@@ -197,10 +197,10 @@ impl Credentials {
     ) -> Result<Self, Denial> {
         let mut credentials = Self::default();
         for (name, value) in pairs {
-            if let Some(slot) = credentials.slot(names, name) {
-                if slot.replace(value.to_owned()).is_some() {
-                    return Err(Denial::Ambiguous);
-                }
+            if let Some(slot) = credentials.slot(names, name)
+                && slot.replace(value.to_owned()).is_some()
+            {
+                return Err(Denial::Ambiguous);
             }
         }
         Ok(credentials)
@@ -260,10 +260,10 @@ impl Credentials {
         if policy.starts().is_some_and(|starts| request.now <= starts) {
             return Err(Denial::NotYetValid);
         }
-        if let Some(range) = policy.source_ip() {
-            if !request.client_ip.is_some_and(|ip| range.contains(ip)) {
-                return Err(Denial::IpNotAllowed);
-            }
+        if let Some(range) = policy.source_ip()
+            && !request.client_ip.is_some_and(|ip| range.contains(ip))
+        {
+            return Err(Denial::IpNotAllowed);
         }
         if !wildcard::matches(policy.resource(), resource) {
             return Err(Denial::ResourceMismatch);

@@ -230,14 +230,14 @@ impl Verifier {
                 leeway,
             });
         }
-        if let Some(nbf) = time_claim(payload, "nbf")? {
-            if now_s.saturating_add(leeway) < nbf {
-                return Err(TokenError::NotYetValid {
-                    nbf,
-                    now: now_s,
-                    leeway,
-                });
-            }
+        if let Some(nbf) = time_claim(payload, "nbf")?
+            && now_s.saturating_add(leeway) < nbf
+        {
+            return Err(TokenError::NotYetValid {
+                nbf,
+                now: now_s,
+                leeway,
+            });
         }
         let iat = time_claim(payload, "iat")?.ok_or(TokenError::BadClaim("iat"))?;
         if iat > now_s.saturating_add(leeway) {

@@ -1,1 +1,106 @@
-//! store
+//! The DynamoDB single-table schema (ARCHITECTURE §7) as pure conversions,
+//! and the store interface the edge, the API and the local stack share.
+//! The DynamoDB client lives in `api`; the in-memory store here backs the
+//! local stack and tests.
+
+mod item;
+mod memory;
+mod schema;
+
+use std::future::Future;
+
+pub use item::{AttrValue, Item};
+pub use memory::MemoryStore;
+pub use schema::{
+    ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, SchemaError, event_item, event_key, grant_from_item,
+    grant_item, grant_key, plan_from_item, plan_item, plan_key, user_pk, version_of,
+};
+
+use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
+use crate::ids::{UserSub, VideoId};
+use crate::time::EpochSeconds;
+
+/// What the store holds for one (user, title) pair: all the edge needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub plan: Option<Plan>,
+    pub grant: Option<Grant>,
+}
+
+/// Whether a webhook delivery changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    Applied,
+    /// The event id was seen before; nothing changed.
+    Duplicate,
+}
+
+impl ApplyOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Read consistency. The edge reads its nearest replica eventually
+/// consistently; the webhook and admin paths read strongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    Eventual,
+    Strong,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store throttled the request")]
+    Throttled,
+    #[error("concurrent update to the same item; retry")]
+    Conflict,
+    #[error("stored item is invalid: {0}")]
+    Corrupt(#[from] SchemaError),
+}
+
+/// Where entitlements live. Futures are `Send` so hosts can spawn them.
+pub trait EntitlementStore: Send + Sync {
+    fn snapshot(
+        &self,
+        user: &UserSub,
+        video: &VideoId,
+        consistency: Consistency,
+    ) -> impl Future<Output = Result<Snapshot, StoreError>> + Send;
+
+    fn entitlements(
+        &self,
+        user: &UserSub,
+    ) -> impl Future<Output = Result<UserEntitlements, StoreError>> + Send;
+
+    /// Applies a payment event atomically and at most once per event id.
+    fn apply_payment(
+        &self,
+        event: &PaymentEvent,
+        now: EpochSeconds,
+    ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
+
+    fn put_plan(
+        &self,
+        user: &UserSub,
+        plan: Option<Plan>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn put_grant(
+        &self,
+        user: &UserSub,
+        grant: Grant,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes a grant outright (admin); refunds revoke instead.
+    fn delete_grant(
+        &self,
+        user: &UserSub,
+        video: &VideoId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}

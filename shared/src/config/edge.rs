@@ -1,0 +1,521 @@
+use serde::Deserialize;
+
+use crate::cloudfront::{CookieAttributes, SameSite};
+use crate::crypto::PolicyHash;
+use crate::ids::{KeyPairId, VideoId};
+use crate::jwt::{Jwks, TokenUse, VerifierConfig};
+
+/// A config mistake: which field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config field `{field}`: {problem}")]
+pub struct ConfigError {
+    pub field: String,
+    pub problem: String,
+}
+
+fn err(field: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        field: field.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+/// Where the CloudFront signing key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// Inline PEM: local stack and tests only.
+    Pem(String),
+    /// A Secrets Manager secret replicated to the edge regions; the host
+    /// reads it once per container.
+    SecretArn(String),
+}
+
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Pem(_) => f.write_str("Pem(<redacted>)"),
+            Self::SecretArn(arn) => write!(f, "SecretArn({arn})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningConfig {
+    pub key_pair_id: KeyPairId,
+    pub key: KeySource,
+    pub hash: PolicyHash,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieConfig {
+    pub ttl_seconds: u64,
+    pub domain: Option<String>,
+    pub same_site: SameSite,
+    /// Adds the viewer's IP to the policy: stolen cookies stop working on
+    /// another network, but so do viewers whose address changes mid-play.
+    pub bind_client_ip: bool,
+}
+
+impl CookieConfig {
+    /// `refresh_after` is 80% of the lifetime (ARCHITECTURE §6).
+    pub fn refresh_after_seconds(&self) -> u64 {
+        self.ttl_seconds * 4 / 5
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableConfig {
+    pub name: String,
+    pub replica_regions: Vec<String>,
+}
+
+/// How long store answers are reused, and how long a token's claims are
+/// authoritative for a "no" (see `entitlement::from_claims`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    pub positive_seconds: u64,
+    pub negative_seconds: u64,
+    pub claims_trusted_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeConfig {
+    pub verifier: VerifierConfig,
+    pub jwks_url: String,
+    pub jwks: Jwks,
+    pub premium_groups: Vec<String>,
+    pub signing: SigningConfig,
+    pub cookie: CookieConfig,
+    pub resource_base: String,
+    pub video_path_prefix: String,
+    pub table: TableConfig,
+    pub cors_origins: Vec<String>,
+    pub cache: CacheConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSigning {
+    key_pair_id: String,
+    #[serde(default)]
+    private_key_pem: Option<String>,
+    #[serde(default)]
+    private_key_secret_arn: Option<String>,
+    #[serde(default)]
+    hash: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCookie {
+    ttl_seconds: Option<u64>,
+    domain: Option<String>,
+    same_site: Option<String>,
+    bind_client_ip: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    name: String,
+    #[serde(default)]
+    replica_regions: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    positive_seconds: Option<u64>,
+    negative_seconds: Option<u64>,
+    claims_trusted_seconds: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    issuer: String,
+    jwks_url: String,
+    #[serde(default)]
+    jwks: Option<Jwks>,
+    client_ids: Vec<String>,
+    #[serde(default)]
+    token_use: Option<String>,
+    #[serde(default)]
+    leeway_seconds: Option<u64>,
+    #[serde(default)]
+    premium_groups: Option<Vec<String>>,
+    signing: RawSigning,
+    #[serde(default)]
+    cookie: RawCookie,
+    resource_base: String,
+    #[serde(default)]
+    video_path_prefix: Option<String>,
+    table: RawTable,
+    #[serde(default)]
+    cors_origins: Vec<String>,
+    #[serde(default)]
+    cache: RawCache,
+}
+
+fn check_url(field: &str, url: &str, allow_path: bool) -> Result<(), ConfigError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| {
+            url.strip_prefix("http://127.0.0.1")
+                .map(|r| r.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
+        })
+        .or_else(|| {
+            url.strip_prefix("http://localhost")
+                .map(|r| r.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
+        })
+        .ok_or_else(|| {
+            err(
+                field,
+                "must be an https:// URL (http:// only for 127.0.0.1 or localhost)",
+            )
+        })?;
+    if url.starts_with("https://") && rest.split('/').next().is_none_or(str::is_empty) {
+        return Err(err(field, "has no host"));
+    }
+    if url.contains(['?', '#', '*', ' ']) {
+        return Err(err(field, "must not contain ?, #, * or spaces"));
+    }
+    if !allow_path && (rest.contains('/')) {
+        return Err(err(
+            field,
+            "must be scheme://host[:port] with no path or trailing slash",
+        ));
+    }
+    Ok(())
+}
+
+fn seconds(
+    field: &str,
+    value: Option<u64>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(err(
+            field,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ))
+    }
+}
+
+fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl EdgeConfig {
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        let raw: Raw = serde_json::from_str(json).map_err(|e| err("<document>", e.to_string()))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: Raw) -> Result<Self, ConfigError> {
+        check_url("issuer", &raw.issuer, true)?;
+        check_url("jwks_url", &raw.jwks_url, true)?;
+        if raw.issuer.ends_with('/') {
+            return Err(err(
+                "issuer",
+                "must not end with / (Cognito's iss has none)",
+            ));
+        }
+        if raw.client_ids.is_empty() || raw.client_ids.iter().any(|c| c.is_empty() || c.len() > 128)
+        {
+            return Err(err(
+                "client_ids",
+                "must list at least one app client id (1-128 chars each)",
+            ));
+        }
+        let token_use = match raw.token_use.as_deref() {
+            None | Some("access") => TokenUse::Access,
+            Some("id") => TokenUse::Id,
+            Some(_) => return Err(err("token_use", "must be \"access\" or \"id\"")),
+        };
+        let mut verifier = VerifierConfig::new(raw.issuer, raw.client_ids);
+        verifier.token_use = token_use;
+        verifier.leeway_seconds = seconds("leeway_seconds", raw.leeway_seconds, 60, 0..=300)?;
+        let jwks = raw.jwks.unwrap_or_default();
+        if let Some(bad) = jwks
+            .keys
+            .iter()
+            .position(|k| k.kty != "RSA" || k.n.is_none() || k.e.is_none())
+        {
+            return Err(err(
+                &format!("jwks.keys[{bad}]"),
+                "must be an RSA key with n and e",
+            ));
+        }
+        let premium_groups = raw
+            .premium_groups
+            .unwrap_or_else(|| vec!["premium".to_owned()]);
+        let signing = Self::signing(raw.signing)?;
+        let cookie = Self::cookie(raw.cookie)?;
+        check_url("resource_base", &raw.resource_base, false)?;
+        let video_path_prefix = raw
+            .video_path_prefix
+            .unwrap_or_else(|| "/videos/".to_owned());
+        if !video_path_prefix.starts_with('/')
+            || !video_path_prefix.ends_with('/')
+            || video_path_prefix.len() < 3
+            || !video_path_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+            || video_path_prefix.contains("//")
+        {
+            return Err(err(
+                "video_path_prefix",
+                "must look like /videos/ (letters, digits, _ and -, between slashes)",
+            ));
+        }
+        if raw.table.name.len() < 3
+            || raw.table.name.len() > 255
+            || !raw
+                .table
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            return Err(err(
+                "table.name",
+                "must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
+            ));
+        }
+        if let Some(bad) = raw.table.replica_regions.iter().find(|r| !is_region(r)) {
+            return Err(err(
+                "table.replica_regions",
+                format!("{bad:?} is not an AWS region name"),
+            ));
+        }
+        if let Some(bad) = raw
+            .cors_origins
+            .iter()
+            .find(|o| check_url("cors_origins", o, false).is_err())
+        {
+            return Err(err(
+                "cors_origins",
+                format!("{bad:?} must be an origin like https://player.example.com"),
+            ));
+        }
+        if !raw.cors_origins.is_empty() && cookie.same_site != SameSite::None {
+            return Err(err(
+                "cookie.same_site",
+                "must be \"None\" when cors_origins is set, or browsers will not send the cookies cross-site",
+            ));
+        }
+        let cache = CacheConfig {
+            positive_seconds: seconds(
+                "cache.positive_seconds",
+                raw.cache.positive_seconds,
+                60,
+                0..=3600,
+            )?,
+            negative_seconds: seconds(
+                "cache.negative_seconds",
+                raw.cache.negative_seconds,
+                10,
+                0..=300,
+            )?,
+            claims_trusted_seconds: seconds(
+                "cache.claims_trusted_seconds",
+                raw.cache.claims_trusted_seconds,
+                300,
+                0..=3600,
+            )?,
+        };
+        Ok(Self {
+            verifier,
+            jwks_url: raw.jwks_url,
+            jwks,
+            premium_groups,
+            signing,
+            cookie,
+            resource_base: raw.resource_base,
+            video_path_prefix,
+            table: TableConfig {
+                name: raw.table.name,
+                replica_regions: raw.table.replica_regions,
+            },
+            cors_origins: raw.cors_origins,
+            cache,
+        })
+    }
+
+    fn signing(raw: RawSigning) -> Result<SigningConfig, ConfigError> {
+        let key_pair_id = KeyPairId::parse(&raw.key_pair_id)
+            .map_err(|e| err("signing.key_pair_id", e.to_string()))?;
+        let key = match (raw.private_key_pem, raw.private_key_secret_arn) {
+            (Some(pem), None) => {
+                if !pem.contains("-----BEGIN ") || !pem.contains("PRIVATE KEY-----") {
+                    return Err(err("signing.private_key_pem", "is not a PEM private key"));
+                }
+                KeySource::Pem(pem)
+            }
+            (None, Some(arn)) => {
+                if !arn.starts_with("arn:aws") || arn.split(':').nth(2) != Some("secretsmanager") {
+                    return Err(err(
+                        "signing.private_key_secret_arn",
+                        "is not a Secrets Manager ARN",
+                    ));
+                }
+                KeySource::SecretArn(arn)
+            }
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "signing",
+                    "set exactly one of private_key_pem and private_key_secret_arn",
+                ));
+            }
+            (None, None) => {
+                return Err(err(
+                    "signing",
+                    "needs private_key_pem or private_key_secret_arn",
+                ));
+            }
+        };
+        let hash = match raw.hash.as_deref() {
+            None | Some("sha1") => PolicyHash::Sha1,
+            Some("sha256") => PolicyHash::Sha256,
+            Some(_) => return Err(err("signing.hash", "must be \"sha1\" or \"sha256\"")),
+        };
+        Ok(SigningConfig {
+            key_pair_id,
+            key,
+            hash,
+        })
+    }
+
+    fn cookie(raw: RawCookie) -> Result<CookieConfig, ConfigError> {
+        let same_site = match raw.same_site.as_deref() {
+            None | Some("Lax") => SameSite::Lax,
+            Some("Strict") => SameSite::Strict,
+            Some("None") => SameSite::None,
+            Some(_) => {
+                return Err(err(
+                    "cookie.same_site",
+                    "must be \"Lax\", \"Strict\" or \"None\"",
+                ));
+            }
+        };
+        let config = CookieConfig {
+            ttl_seconds: seconds("cookie.ttl_seconds", raw.ttl_seconds, 300, 30..=86_400)?,
+            domain: raw.domain,
+            same_site,
+            bind_client_ip: raw.bind_client_ip.unwrap_or(false),
+        };
+        CookieAttributes::new("/videos/x/", same_site)
+            .and_then(|a| match &config.domain {
+                Some(domain) => a.with_domain(domain.clone()),
+                None => Ok(a),
+            })
+            .map_err(|e| err("cookie.domain", e.to_string()))?;
+        Ok(config)
+    }
+
+    /// The cookie path and policy resource prefix of one title.
+    pub fn video_path(&self, video: &VideoId) -> String {
+        format!("{}{video}/", self.video_path_prefix)
+    }
+
+    /// The policy `Resource` covering every object of one title.
+    pub fn video_resource(&self, video: &VideoId) -> String {
+        format!("{}{}*", self.resource_base, self.video_path(video))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{
+      "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+      "jwks_url": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example/.well-known/jwks.json",
+      "jwks": {"keys": []},
+      "client_ids": ["exampleclientid"],
+      "token_use": "access",
+      "leeway_seconds": 60,
+      "premium_groups": ["premium"],
+      "signing": {"key_pair_id": "K2EXAMPLE", "private_key_pem": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----", "private_key_secret_arn": null, "hash": "sha1"},
+      "cookie": {"ttl_seconds": 300, "domain": null, "same_site": "Lax", "bind_client_ip": false},
+      "resource_base": "https://d111111abcdef8.cloudfront.net",
+      "video_path_prefix": "/videos/",
+      "table": {"name": "reelgate", "replica_regions": ["us-east-1", "eu-west-1", "ap-southeast-1"]}
+    }"#;
+
+    fn with(pointer: &str, value: serde_json::Value) -> Result<EdgeConfig, ConfigError> {
+        let mut doc: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+        *doc.pointer_mut(pointer).unwrap() = value;
+        EdgeConfig::from_json(&doc.to_string())
+    }
+
+    #[test]
+    fn the_architecture_example_is_valid() {
+        let config = EdgeConfig::from_json(EXAMPLE).unwrap();
+        assert_eq!(config.cookie.refresh_after_seconds(), 240);
+        let demo = VideoId::parse("demo").unwrap();
+        assert_eq!(
+            config.video_resource(&demo),
+            "https://d111111abcdef8.cloudfront.net/videos/demo/*"
+        );
+        assert!(
+            !format!("{config:?}").contains("BEGIN"),
+            "debug output must not show the key"
+        );
+    }
+
+    #[test]
+    fn every_invalid_field_is_named() {
+        use serde_json::json;
+        let cases = [
+            ("/issuer", json!("http://evil.example/pool"), "issuer"),
+            ("/client_ids", json!([]), "client_ids"),
+            ("/token_use", json!("refresh"), "token_use"),
+            ("/leeway_seconds", json!(3600), "leeway_seconds"),
+            ("/signing/key_pair_id", json!("k*"), "signing.key_pair_id"),
+            (
+                "/signing/private_key_pem",
+                json!("hello"),
+                "signing.private_key_pem",
+            ),
+            (
+                "/signing/private_key_secret_arn",
+                json!("arn:aws:secretsmanager:us-east-1:1:secret:x"),
+                "signing",
+            ),
+            ("/signing/hash", json!("md5"), "signing.hash"),
+            ("/cookie/ttl_seconds", json!(5), "cookie.ttl_seconds"),
+            ("/cookie/same_site", json!("lax"), "cookie.same_site"),
+            ("/cookie/domain", json!("a;b"), "cookie.domain"),
+            ("/resource_base", json!("https://d.net/"), "resource_base"),
+            ("/video_path_prefix", json!("videos"), "video_path_prefix"),
+            ("/table/name", json!("a"), "table.name"),
+            (
+                "/table/replica_regions",
+                json!(["mars"]),
+                "table.replica_regions",
+            ),
+        ];
+        for (pointer, value, field) in cases {
+            assert_eq!(
+                with(pointer, value.clone()).unwrap_err().field,
+                field,
+                "{pointer} = {value}"
+            );
+        }
+        assert_eq!(EdgeConfig::from_json("{").unwrap_err().field, "<document>");
+    }
+}
