@@ -1,1 +1,55 @@
-fn main() {}
+//! `reelgate`: the operator's and developer's command line.
+//!
+//! Contract (ARCHITECTURE §4): stdout carries only the result; errors go to
+//! stderr with exit code 2; `verify` exits 1 and prints the reason when the
+//! URL or cookies would be refused.
+
+mod commands;
+mod error;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use commands::{keys, sign, verify};
+
+#[derive(Parser)]
+#[command(
+    name = "reelgate",
+    version,
+    about = "Paid video at the CloudFront edge: local stack, signing keys, signed URLs and cookies",
+    after_help = "Examples:\n  reelgate keys generate --algorithm ecdsa-p256 --out-dir keys/\n  reelgate sign url --key-file keys/private.pem --key-pair-id K2EXAMPLE \\\n      --url https://d111111abcdef8.cloudfront.net/videos/demo/master.m3u8 --expires 1767290400\n  reelgate verify url --public-key keys/public.pem --key-pair-id K2EXAMPLE --url 'https://…?Expires=…'"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create CloudFront key pairs.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Sign URLs or cookies the way CloudFront expects.
+    #[command(subcommand)]
+    Sign(sign::SignCommand),
+    /// Decide a signed URL or cookie set exactly as CloudFront would.
+    #[command(subcommand)]
+    Verify(verify::VerifyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Keys(command) => keys::run(command),
+        Command::Sign(command) => sign::run(command),
+        Command::Verify(command) => verify::run(command),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("reelgate: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

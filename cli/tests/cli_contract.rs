@@ -1,0 +1,350 @@
+//! The CLI contract of ARCHITECTURE §4, run against the real binary:
+//! results on stdout, errors on stderr with exit 2, `verify` exits 1 with
+//! the reason.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn keys(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/tests/keys")
+        .join(name)
+}
+
+fn reelgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reelgate"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .trim_end()
+        .to_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("reelgate-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const URL: &str = "https://d111111abcdef8.cloudfront.net/videos/demo/master.m3u8";
+
+fn sign_url(extra: &[&str]) -> Output {
+    let key = keys("p256.sec1.pem");
+    let mut args = vec![
+        "sign",
+        "url",
+        "--key-file",
+        key.to_str().unwrap(),
+        "--key-pair-id",
+        "K2TEST",
+        "--url",
+        URL,
+        "--expires",
+        "2000000000",
+    ];
+    args.extend_from_slice(extra);
+    reelgate(&args)
+}
+
+fn verify_url(url: &str, extra: &[&str]) -> Output {
+    let public = keys("p256.pub.pem");
+    let now = if extra.contains(&"--now") {
+        vec![]
+    } else {
+        vec!["--now", "1900000000"]
+    };
+    let mut args = vec![
+        "verify",
+        "url",
+        "--public-key",
+        public.to_str().unwrap(),
+        "--key-pair-id",
+        "K2TEST",
+        "--url",
+        url,
+    ];
+    args.extend_from_slice(&now);
+    args.extend_from_slice(extra);
+    reelgate(&args)
+}
+
+#[test]
+fn a_canned_signed_url_verifies_and_expires() {
+    let signed = sign_url(&[]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let url = stdout(&signed);
+    assert!(
+        url.starts_with(&format!("{URL}?Expires=2000000000&Signature=")),
+        "{url}"
+    );
+    let ok = verify_url(&url, &[]);
+    assert_eq!((ok.status.code(), stdout(&ok).as_str()), (Some(0), "valid"));
+    let late = verify_url(&url, &["--now", "2000000000"]);
+    assert_eq!(
+        (late.status.code(), stdout(&late).as_str()),
+        (Some(1), "Expired")
+    );
+}
+
+#[test]
+fn any_custom_flag_makes_a_custom_policy_and_ip_binding_is_enforced() {
+    let url = stdout(&sign_url(&["--ip", "203.0.113.7", "--hash", "sha256"]));
+    assert!(
+        url.contains("?Policy=") && url.ends_with("&Hash-Algorithm=SHA256"),
+        "{url}"
+    );
+    let inside = verify_url(&url, &["--client-ip", "203.0.113.7"]);
+    assert_eq!(stdout(&inside), "valid");
+    let outside = verify_url(&url, &["--client-ip", "198.51.100.1"]);
+    assert_eq!(
+        (outside.status.code(), stdout(&outside).as_str()),
+        (Some(1), "IpNotAllowed")
+    );
+}
+
+#[test]
+fn a_key_pair_id_outside_the_trusted_set_is_unknown() {
+    let url = stdout(&sign_url(&[]));
+    let public = keys("p256.pub.pem");
+    let out = reelgate(&[
+        "verify",
+        "url",
+        "--public-key",
+        public.to_str().unwrap(),
+        "--key-pair-id",
+        "K9OTHER",
+        "--url",
+        &url,
+        "--now",
+        "1",
+    ]);
+    assert_eq!(
+        (out.status.code(), stdout(&out).as_str()),
+        (Some(1), "UnknownKey")
+    );
+}
+
+#[test]
+fn signed_cookies_verify_for_every_object_of_the_title() {
+    let key = keys("rsa2048.pkcs1.pem");
+    let out = reelgate(&[
+        "sign",
+        "cookies",
+        "--key-file",
+        key.to_str().unwrap(),
+        "--key-pair-id",
+        "K2TEST",
+        "--resource",
+        "https://d111111abcdef8.cloudfront.net/videos/demo/*",
+        "--expires",
+        "2000000000",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let cookie = [
+        "CloudFront-Policy",
+        "CloudFront-Signature",
+        "CloudFront-Key-Pair-Id",
+    ]
+    .map(|name| format!("{name}={}", json[name].as_str().unwrap()))
+    .join("; ");
+    let public = keys("rsa2048.pub.pem");
+    let verify = |url: &str| {
+        reelgate(&[
+            "verify",
+            "cookies",
+            "--public-key",
+            public.to_str().unwrap(),
+            "--key-pair-id",
+            "K2TEST",
+            "--url",
+            url,
+            "--cookie",
+            &cookie,
+            "--now",
+            "1900000000",
+        ])
+    };
+    assert_eq!(
+        stdout(&verify(
+            "https://d111111abcdef8.cloudfront.net/videos/demo/seg-00001.ts"
+        )),
+        "valid"
+    );
+    let other = verify("https://d111111abcdef8.cloudfront.net/videos/other/master.m3u8");
+    assert_eq!(
+        (other.status.code(), stdout(&other).as_str()),
+        (Some(1), "ResourceMismatch")
+    );
+}
+
+#[test]
+fn set_cookie_format_prints_one_header_per_cookie() {
+    let key = keys("p256.pkcs8.pem");
+    let out = reelgate(&[
+        "sign",
+        "cookies",
+        "--key-file",
+        key.to_str().unwrap(),
+        "--key-pair-id",
+        "K2TEST",
+        "--resource",
+        "https://d.net/videos/demo/*",
+        "--expires",
+        "2000000000",
+        "--format",
+        "set-cookie",
+        "--path",
+        "/videos/demo/",
+        "--domain",
+        "example.com",
+    ]);
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3);
+    for line in lines {
+        assert!(line.starts_with("Set-Cookie: CloudFront-"), "{line}");
+        assert!(
+            line.ends_with(
+                "; Path=/videos/demo/; Domain=example.com; Secure; HttpOnly; SameSite=Lax"
+            ),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn keys_generate_writes_a_usable_private_key_readable_only_by_its_owner() {
+    let dir = TempDir::new("keys");
+    let out_dir = dir.0.to_str().unwrap();
+    let out = reelgate(&[
+        "keys",
+        "generate",
+        "--algorithm",
+        "ecdsa-p256",
+        "--out-dir",
+        out_dir,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("-----BEGIN PUBLIC KEY-----"));
+    assert!(stdout(&out).contains("reelgate-ecdsa-p256"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.0.join("private.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = reelgate(&["keys", "generate", "--out-dir", out_dir]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"));
+    let key = dir.0.join("private.pem");
+    let signed = reelgate(&[
+        "sign",
+        "url",
+        "--key-file",
+        key.to_str().unwrap(),
+        "--key-pair-id",
+        "K2NEW",
+        "--url",
+        URL,
+        "--expires",
+        "2000000000",
+    ]);
+    let public = dir.0.join("public.pem");
+    let verify = reelgate(&[
+        "verify",
+        "url",
+        "--public-key",
+        public.to_str().unwrap(),
+        "--key-pair-id",
+        "K2NEW",
+        "--url",
+        &stdout(&signed),
+        "--now",
+        "1",
+    ]);
+    assert_eq!(stdout(&verify), "valid");
+}
+
+#[test]
+fn bad_input_is_refused_on_stderr_with_exit_2_and_no_key_material() {
+    let garbage = TempDir::new("garbage");
+    std::fs::create_dir_all(&garbage.0).unwrap();
+    let garbage_pem = garbage.0.join("garbage.pem");
+    std::fs::write(
+        &garbage_pem,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let rsa1024 = keys("rsa1024.pem");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--key-file", "/nonexistent/key.pem"],
+            "cannot read /nonexistent/key.pem",
+        ),
+        (
+            vec!["--key-file", garbage_pem.to_str().unwrap()],
+            "neither RSA nor ECDSA P-256",
+        ),
+        (
+            vec!["--key-file", rsa1024.to_str().unwrap()],
+            "RSA key is 1024 bits",
+        ),
+        (vec!["--ip", "10.0.0.0/33"], "--ip"),
+        (vec!["--starts", "2000000001"], "--starts"),
+        (vec!["--url", "ftp://d.net/a"], "--url"),
+        (vec!["--key-pair-id", "k-lower*"], "--key-pair-id"),
+    ];
+    for (override_args, expected) in cases {
+        let mut args = vec![
+            "sign",
+            "url",
+            "--key-file",
+            "",
+            "--key-pair-id",
+            "K2TEST",
+            "--url",
+            URL,
+            "--expires",
+            "2000000000",
+        ];
+        let p256 = keys("p256.sec1.pem");
+        args[3] = p256.to_str().unwrap();
+        for pair in override_args.chunks(2) {
+            match args.iter().position(|a| *a == pair[0]) {
+                Some(i) => args[i + 1] = pair[1],
+                None => args.extend_from_slice(pair),
+            }
+        }
+        let out = reelgate(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(
+            !err.contains("AAAA") && !err.contains("BEGIN"),
+            "{args:?} echoed key material"
+        );
+    }
+}
