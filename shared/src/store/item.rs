@@ -1,12 +1,22 @@
-//! A DynamoDB item without the SDK: the two attribute types the schema uses.
+//! A DynamoDB item without the SDK, in DynamoDB's JSON shape
+//! (`{"S": "..."}`, `{"N": "123"}`), so the edge host can hand over what the
+//! JavaScript SDK returned and the API can convert SDK values one to one.
 //! Numbers stay decimal strings, as DynamoDB sends them.
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttrValue {
     S(String),
     N(String),
+    /// Not written by reelgate; accepted so an operator's extra flag does
+    /// not make an item unreadable.
+    #[serde(rename = "BOOL")]
+    Bool(bool),
+    #[serde(rename = "NULL")]
+    Null(bool),
 }
 
 pub type Item = BTreeMap<String, AttrValue>;

@@ -1,0 +1,178 @@
+// reelgate edge authorizer: the Lambda@Edge viewer-request handler for /session/*.
+//
+// The decisions are made by the Rust core compiled to WebAssembly. This host
+// only does what the core cannot: it reads config.json, holds the node:crypto
+// keys, performs the I/O the core asks for (a DynamoDB read, a JWKS refetch)
+// and writes one log line per request. It never logs tokens, cookies or keys.
+
+import { readFileSync } from "node:fs";
+import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
+
+const coldStart = process.hrtime.bigint();
+const here = new URL(".", import.meta.url);
+const config = JSON.parse(readFileSync(new URL("config.json", here), "utf8"));
+// Lambda@Edge sets AWS_REGION to the region the function runs in.
+const region = process.env.AWS_REGION ?? "us-east-1";
+const STORE_TIMEOUT_MS = 1500;
+
+// --- keys: node:crypto KeyObjects, made once per container ---------------
+
+const publicKeys = new Map();
+function loadJwks(jwks) {
+  const keys = new Map();
+  for (const jwk of jwks?.keys ?? []) {
+    try {
+      keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
+    } catch {
+      // A key node cannot load is left out; tokens naming it fail as unknown.
+    }
+  }
+  publicKeys.clear();
+  for (const [kid, key] of keys) publicKeys.set(kid, key);
+}
+loadJwks(config.jwks);
+
+async function loadSigningKey(signing) {
+  if (signing.private_key_pem) return createPrivateKey(signing.private_key_pem);
+  // The secret is replicated to every edge region; read the local replica.
+  const arn = signing.private_key_secret_arn.replace(/^(arn:[^:]+:secretsmanager:)[^:]+/, `$1${region}`);
+  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+  const client = new SecretsManagerClient({ region });
+  const secret = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+  return createPrivateKey(secret.SecretString);
+}
+const signingKey = await loadSigningKey(config.signing);
+
+// --- the WebAssembly core ---------------------------------------------------
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+let memory;
+const bytes = (ptr, len) => new Uint8Array(memory.buffer, ptr, len);
+
+const host = {
+  sign_policy(ptr, len, sha256, out, cap) {
+    const signature = sign(sha256 ? "sha256" : "sha1", bytes(ptr, len), signingKey);
+    if (signature.length > cap) return -1;
+    bytes(out, signature.length).set(signature);
+    return signature.length;
+  },
+  verify_jws(alg, kidPtr, kidLen, inputPtr, inputLen, sigPtr, sigLen) {
+    const key = publicKeys.get(decoder.decode(bytes(kidPtr, kidLen)));
+    if (!key) return -1;
+    const options = alg === 1 ? { key, dsaEncoding: "ieee-p1363" } : key;
+    try {
+      return verify("sha256", bytes(inputPtr, inputLen), options, bytes(sigPtr, sigLen)) ? 1 : 0;
+    } catch {
+      return 0;
+    }
+  },
+};
+
+const wasmFile = readFileSync(new URL("reelgate_edge.wasm", here));
+const { instance } = await WebAssembly.instantiate(wasmFile, { host });
+const core = instance.exports;
+memory = core.memory;
+
+function call(name, message) {
+  const input = encoder.encode(JSON.stringify(message));
+  const ptr = core.alloc(input.length);
+  bytes(ptr, input.length).set(input);
+  const len = core[name](ptr, input.length);
+  return JSON.parse(decoder.decode(bytes(core.output_ptr(), len)));
+}
+
+const ready = call("init", { config, region });
+if (ready.error) throw new Error(`reelgate: invalid config.json: ${ready.error}`);
+
+// --- I/O the core asks for ---------------------------------------------------
+
+const dynamoClients = new Map();
+async function readEntitlement({ table, region: replica, user, video }) {
+  try {
+    const { DynamoDBClient, BatchGetItemCommand } = await import("@aws-sdk/client-dynamodb");
+    const target = replica ?? region;
+    if (!dynamoClients.has(target)) {
+      dynamoClients.set(target, new DynamoDBClient({
+        region: target,
+        maxAttempts: 2,
+        requestHandler: { connectionTimeout: 500, requestTimeout: STORE_TIMEOUT_MS },
+      }));
+    }
+    const pk = { S: `USER#${user}` };
+    const result = await dynamoClients.get(target).send(new BatchGetItemCommand({
+      RequestItems: { [table]: { Keys: [{ PK: pk, SK: { S: `VIDEO#${video}` } }, { PK: pk, SK: { S: "PLAN" } }] } },
+    }));
+    if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) return { error: "unprocessed_keys" };
+    return { items: result.Responses?.[table] ?? [] };
+  } catch (error) {
+    return { error: error?.name ?? "store_error" };
+  }
+}
+
+async function fetchJwks(url) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(STORE_TIMEOUT_MS) });
+    if (!response.ok) return { error: `jwks_http_${response.status}` };
+    const body = await response.text();
+    loadJwks(JSON.parse(body));
+    return { body };
+  } catch (error) {
+    return { error: error?.name ?? "jwks_error" };
+  }
+}
+
+// --- the handler ---------------------------------------------------------------
+
+let firstRequest = true;
+
+function log(requestId, decision, started) {
+  const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
+  const line = {
+    msg: "session",
+    request_id: requestId,
+    region,
+    ...decision,
+    latency_us: latencyUs,
+    cold: firstRequest,
+    // CloudWatch Embedded Metric Format: counters by decision and by reason.
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [{
+        Namespace: "reelgate/edge",
+        Dimensions: [["decision"], ["reason"]],
+        Metrics: [{ Name: "Requests", Unit: "Count" }, { Name: "LatencyMicros", Unit: "Microseconds" }],
+      }],
+    },
+    Requests: 1,
+    LatencyMicros: latencyUs,
+  };
+  if (firstRequest) line.cold_start_us = Number((started - coldStart) / 1000n);
+  firstRequest = false;
+  console.log(JSON.stringify(line));
+}
+
+export const handler = async (event) => {
+  const started = process.hrtime.bigint();
+  const cf = event?.Records?.[0]?.cf;
+  const fetched = {};
+  for (let step = 0; step < 3; step += 1) {
+    const out = call("handle", { request: cf?.request ?? null, now: Math.floor(Date.now() / 1000), fetched });
+    if (out.respond) {
+      log(cf?.config?.requestId, out.log, started);
+      return out.respond;
+    }
+    if (out.fetch.kind === "entitlement") fetched.entitlement = await readEntitlement(out.fetch);
+    else fetched.jwks = await fetchJwks(out.fetch.url);
+  }
+  // The core asks for at most one store read and one JWKS fetch; a third
+  // round means a bug, and the edge fails closed.
+  const decision = { decision: "error", reason: "io_loop", status: 503 };
+  log(cf?.config?.requestId, decision, started);
+  return {
+    status: "503",
+    statusDescription: "Service Unavailable",
+    headers: { "content-type": [{ key: "Content-Type", value: "application/json" }] },
+    body: JSON.stringify({ error: "entitlement_unavailable" }),
+  };
+};

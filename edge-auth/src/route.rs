@@ -1,0 +1,104 @@
+//! Which of the edge's three operations a request is. Everything that is not
+//! exactly one of them is refused here, before any token is looked at.
+
+use reelgate_shared::VideoId;
+
+const SESSION_PREFIX: &str = "/session/videos/";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /session/videos/{id}`: issue cookies (`?redirect=1`: 302 to the playlist).
+    Session { video: VideoId, redirect: bool },
+    /// `DELETE /session/videos/{id}`: expire that title's cookies.
+    Logout { video: VideoId },
+    /// `OPTIONS`: CORS preflight.
+    Preflight,
+}
+
+/// The route, or `(status, reason)`. The id is taken verbatim from the URI:
+/// CloudFront passes it still percent-encoded, so `%2A` arrives as `%2A`
+/// and is refused like `*`.
+pub fn route(method: &str, uri: &str, querystring: &str) -> Result<Route, (u16, &'static str)> {
+    if method == "OPTIONS" {
+        return Ok(Route::Preflight);
+    }
+    let Some(id) = uri.strip_prefix(SESSION_PREFIX) else {
+        return Err((404, "not_found"));
+    };
+    let video = VideoId::parse(id).map_err(|_| (400, "invalid_video_id"))?;
+    match method {
+        "GET" => Ok(Route::Session {
+            video,
+            redirect: querystring
+                .split('&')
+                .any(|pair| pair == "redirect=1" || pair == "redirect=true"),
+        }),
+        "DELETE" => Ok(Route::Logout { video }),
+        _ => Err((405, "method_not_allowed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_operations_are_recognised() {
+        let demo = VideoId::parse("demo").unwrap();
+        assert_eq!(
+            route("GET", "/session/videos/demo", ""),
+            Ok(Route::Session {
+                video: demo.clone(),
+                redirect: false
+            })
+        );
+        assert_eq!(
+            route("GET", "/session/videos/demo", "a=b&redirect=1"),
+            Ok(Route::Session {
+                video: demo.clone(),
+                redirect: true
+            })
+        );
+        assert_eq!(
+            route("DELETE", "/session/videos/demo", ""),
+            Ok(Route::Logout { video: demo })
+        );
+        assert_eq!(
+            route("OPTIONS", "/session/videos/demo", ""),
+            Ok(Route::Preflight)
+        );
+    }
+
+    #[test]
+    fn video_id_attacks_are_refused_before_anything_else() {
+        for id in [
+            "*",
+            "%2A",
+            "a?b",
+            "..",
+            "../demo",
+            "a/b",
+            "demo/",
+            "é",
+            "",
+            &"a".repeat(65),
+            "a%2Fb",
+            "-a",
+        ] {
+            assert_eq!(
+                route("GET", &format!("/session/videos/{id}"), ""),
+                Err((400, "invalid_video_id")),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_paths_and_methods_are_refused() {
+        assert_eq!(route("GET", "/session/other", ""), Err((404, "not_found")));
+        assert_eq!(
+            route("POST", "/session/videos/demo", ""),
+            Err((405, "method_not_allowed"))
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! WebAssembly entry points for the Node.js host (`js/index.mjs`).
+//!
+//! Plain C-ABI exports and JSON messages, no wasm-bindgen: the module stays
+//! small and the shim stays readable. Crypto is imported from the host
+//! (node:crypto `KeyObject`s made once per container), because pure-Rust
+//! RSA in WebAssembly is ~16x slower (ARCHITECTURE §3).
+//!
+//! Protocol: the host copies a JSON message into memory from `alloc`, calls
+//! an export with (ptr, len), and reads the JSON reply of the returned
+//! length at `output_ptr()`.
+
+use std::cell::RefCell;
+
+use reelgate_shared::EpochSeconds;
+use reelgate_shared::config::EdgeConfig;
+use reelgate_shared::crypto::{CryptoError, JwsAlgorithm, JwsVerifier, PolicyHash, PolicySigner};
+use reelgate_shared::jwt::Jwk;
+use reelgate_shared::store::{Item, Snapshot, grant_from_item, plan_from_item};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::event::Request;
+use crate::handler::{Edge, Fetched, Outcome, error_response};
+
+#[link(wasm_import_module = "host")]
+unsafe extern "C" {
+    /// Signs `policy` with the configured key; writes the raw signature to
+    /// `out` and returns its length, or a negative number on failure.
+    fn sign_policy(
+        policy: *const u8,
+        policy_len: usize,
+        sha256: u32,
+        out: *mut u8,
+        out_cap: usize,
+    ) -> i32;
+    /// 1 if the JWK `kid` signed `input` (`alg` 0 = RS256, 1 = ES256), 0 if not, -1 if the host has no such key.
+    fn verify_jws(
+        alg: u32,
+        kid: *const u8,
+        kid_len: usize,
+        input: *const u8,
+        input_len: usize,
+        sig: *const u8,
+        sig_len: usize,
+    ) -> i32;
+}
+
+struct HostCrypto;
+
+impl PolicySigner for HostCrypto {
+    fn sign_policy(&self, policy: &[u8], hash: PolicyHash) -> Result<Vec<u8>, CryptoError> {
+        let mut out = vec![0u8; 1024];
+        let sha256 = u32::from(hash == PolicyHash::Sha256);
+        // SAFETY: both buffers are live for the call and their lengths are passed alongside.
+        let len = unsafe {
+            sign_policy(
+                policy.as_ptr(),
+                policy.len(),
+                sha256,
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        };
+        let len = usize::try_from(len).map_err(|_| CryptoError::NoSigningKey)?;
+        out.truncate(len.min(1024));
+        Ok(out)
+    }
+}
+
+impl JwsVerifier for HostCrypto {
+    fn verify_jws(
+        &self,
+        alg: JwsAlgorithm,
+        key: &Jwk,
+        input: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        let alg = match alg {
+            JwsAlgorithm::Rs256 => 0,
+            JwsAlgorithm::Es256 => 1,
+        };
+        // SAFETY: all buffers are live for the call and their lengths are passed alongside.
+        let verdict = unsafe {
+            verify_jws(
+                alg,
+                key.kid.as_ptr(),
+                key.kid.len(),
+                input.as_ptr(),
+                input.len(),
+                signature.as_ptr(),
+                signature.len(),
+            )
+        };
+        match verdict {
+            1 => Ok(()),
+            0 => Err(CryptoError::BadSignature),
+            _ => Err(CryptoError::UnusableKey(
+                "host has no key object for this kid",
+            )),
+        }
+    }
+}
+
+thread_local! {
+    static EDGE: RefCell<Option<Edge<HostCrypto>>> = const { RefCell::new(None) };
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn reply(value: &Value) -> usize {
+    let bytes = value.to_string().into_bytes();
+    let len = bytes.len();
+    OUTPUT.with(|out| *out.borrow_mut() = bytes);
+    len
+}
+
+/// # Safety
+/// The host must copy exactly `len` bytes into the returned buffer and pass
+/// it back to one export, which takes ownership.
+#[unsafe(no_mangle)]
+pub extern "C" fn alloc(len: usize) -> *mut u8 {
+    let mut buffer = Vec::<u8>::with_capacity(len);
+    let ptr = buffer.as_mut_ptr();
+    std::mem::forget(buffer);
+    ptr
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn output_ptr() -> *const u8 {
+    OUTPUT.with(|out| out.borrow().as_ptr())
+}
+
+/// Takes back a buffer from `alloc` holding `len` bytes of input.
+fn take_input(ptr: *mut u8, len: usize) -> Vec<u8> {
+    // SAFETY: `ptr` came from `alloc(len)` and the host wrote `len` bytes.
+    unsafe { Vec::from_raw_parts(ptr, len, len) }
+}
+
+#[derive(Deserialize)]
+struct InitMessage {
+    config: Value,
+    region: String,
+}
+
+/// Validates the config and builds the edge. Reply: `{"ok": true}` or
+/// `{"error": "<field and problem>"}`.
+#[unsafe(no_mangle)]
+pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
+    let input = take_input(ptr, len);
+    let message: InitMessage = match serde_json::from_slice(&input) {
+        Ok(message) => message,
+        Err(e) => return reply(&json!({ "error": format!("init message: {e}") })),
+    };
+    match EdgeConfig::from_json(&message.config.to_string()) {
+        Ok(config) => {
+            EDGE.with(|edge| {
+                *edge.borrow_mut() = Some(Edge::new(config, HostCrypto, message.region))
+            });
+            reply(&json!({ "ok": true }))
+        }
+        Err(e) => reply(&json!({ "error": e.to_string() })),
+    }
+}
+
+#[derive(Deserialize)]
+struct FetchedMessage {
+    entitlement: Option<StoreReply>,
+    jwks: Option<JwksReply>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoreReply {
+    Items { items: Vec<Item> },
+    Error { error: String },
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JwksReply {
+    Body { body: String },
+    Error { error: String },
+}
+
+#[derive(Deserialize)]
+struct HandleMessage {
+    request: Request,
+    now: u64,
+    #[serde(default)]
+    fetched: Option<FetchedMessage>,
+}
+
+/// Turns the grant and plan items the host read into a snapshot. An item
+/// that does not parse is a store failure: fail closed, never guess.
+fn snapshot(items: &[Item]) -> Result<Snapshot, String> {
+    let mut snapshot = Snapshot::default();
+    for item in items {
+        match item.get("SK") {
+            Some(reelgate_shared::store::AttrValue::S(sk)) if sk == "PLAN" => {
+                snapshot.plan = Some(plan_from_item(item).map_err(|e| e.to_string())?);
+            }
+            _ => snapshot.grant = Some(grant_from_item(item).map_err(|e| e.to_string())?),
+        }
+    }
+    Ok(snapshot)
+}
+
+/// One step of a viewer request. Reply: `{"respond": <response>, "log": <decision>}`
+/// or `{"fetch": <what to fetch>}`.
+#[unsafe(no_mangle)]
+pub extern "C" fn handle(ptr: *mut u8, len: usize) -> usize {
+    let input = take_input(ptr, len);
+    let message: HandleMessage = match serde_json::from_slice(&input) {
+        Ok(message) => message,
+        Err(_) => {
+            return reply(&json!({
+                "respond": error_response(400, "malformed_request"),
+                "log": {"decision": "deny", "reason": "malformed_request", "status": 400},
+            }));
+        }
+    };
+    let fetched = message.fetched.map_or_else(Fetched::default, |f| Fetched {
+        entitlement: f.entitlement.map(|reply| match reply {
+            StoreReply::Items { items } => snapshot(&items),
+            StoreReply::Error { error } => Err(error),
+        }),
+        jwks: f.jwks.map(|reply| match reply {
+            JwksReply::Body { body } => Ok(body),
+            JwksReply::Error { error } => Err(error),
+        }),
+    });
+    EDGE.with(|edge| match edge.borrow_mut().as_mut() {
+        None => reply(&json!({
+            "respond": error_response(503, "edge_not_initialized"),
+            "log": {"decision": "error", "reason": "edge_not_initialized", "status": 503},
+        })),
+        Some(edge) => match edge.handle(&message.request, EpochSeconds::new(message.now), &fetched)
+        {
+            Outcome::Respond(response, decision) => {
+                reply(&json!({ "respond": response, "log": decision }))
+            }
+            Outcome::Fetch(fetch) => reply(&json!({ "fetch": fetch })),
+        },
+    })
+}
