@@ -13,7 +13,7 @@ const { instance } = await WebAssembly.instantiate(readFileSync(join(dir, "reelg
   host: { sign_policy: refuse, verify_jws: refuse },
 });
 const core = instance.exports;
-const input = new TextEncoder().encode(JSON.stringify({ config, region: "us-east-1" }));
+const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify(config), region: "us-east-1" }));
 const ptr = core.alloc(input.length);
 new Uint8Array(core.memory.buffer, ptr, input.length).set(input);
 const len = core.init(ptr, input.length);

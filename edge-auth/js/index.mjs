@@ -82,7 +82,7 @@ function call(name, message) {
   return JSON.parse(decoder.decode(bytes(core.output_ptr(), len)));
 }
 
-const ready = call("init", { config, region });
+const ready = call("init", { config: JSON.stringify(config), region });
 if (ready.error) throw new Error(`reelgate: invalid config.json: ${ready.error}`);
 
 // --- I/O the core asks for ---------------------------------------------------

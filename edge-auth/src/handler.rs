@@ -333,15 +333,13 @@ impl<C: Crypto> Edge<C> {
             response
         } else {
             let mut response = Response::new(200, "OK");
-            response.body = Some(
-                serde_json::json!({
-                    "video_id": video,
-                    "expires_at": expires_at.get(),
-                    "refresh_after": refresh_after.get(),
-                    "playlist": playlist,
-                })
-                .to_string(),
-            );
+            let body = SessionBody {
+                video_id: video,
+                expires_at: expires_at.get(),
+                refresh_after: refresh_after.get(),
+                playlist: &playlist,
+            };
+            response.body = serde_json::to_string(&body).ok();
             response.add_header("Content-Type", "application/json");
             response
         };
@@ -427,6 +425,20 @@ impl<C: Crypto> Edge<C> {
     }
 }
 
+/// The 200 body of ARCHITECTURE §6 (contract).
+#[derive(Serialize)]
+struct SessionBody<'a> {
+    video_id: &'a VideoId,
+    expires_at: u64,
+    refresh_after: u64,
+    playlist: &'a str,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
 enum Step {
     Respond(Response),
     Fetch(Fetch),
@@ -461,7 +473,7 @@ pub fn error_response(status: u16, reason: &str) -> Response {
         _ => "Service Unavailable",
     };
     let mut response = Response::new(status, description);
-    response.body = Some(serde_json::json!({ "error": reason }).to_string());
+    response.body = serde_json::to_string(&ErrorBody { error: reason }).ok();
     response.add_header("Content-Type", "application/json");
     match status {
         401 if reason == "token_missing" => response.add_header("WWW-Authenticate", "Bearer"),

@@ -15,12 +15,12 @@ use reelgate_shared::EpochSeconds;
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::{CryptoError, JwsAlgorithm, JwsVerifier, PolicyHash, PolicySigner};
 use reelgate_shared::jwt::Jwk;
-use reelgate_shared::store::{Item, Snapshot, grant_from_item, plan_from_item};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use reelgate_shared::store::{AttrValue, Item, Snapshot, grant_from_item, plan_from_item};
+use serde::{Deserialize, Serialize};
 
-use crate::event::Request;
-use crate::handler::{Edge, Fetched, Outcome, error_response};
+use crate::event::{Request, Response};
+use crate::handler::{Edge, Fetch, Fetched, Outcome, error_response};
+use crate::log::Decision;
 
 #[link(wasm_import_module = "host")]
 unsafe extern "C" {
@@ -106,8 +106,18 @@ thread_local! {
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-fn reply(value: &Value) -> usize {
-    let bytes = value.to_string().into_bytes();
+/// Every reply the host can receive.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Reply<'a> {
+    Ready { ok: bool },
+    Failed { error: String },
+    Respond { respond: &'a Response, log: &'a Decision },
+    Fetch { fetch: &'a Fetch },
+}
+
+fn reply(value: &Reply<'_>) -> usize {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
     let len = bytes.len();
     OUTPUT.with(|out| *out.borrow_mut() = bytes);
     len
@@ -137,7 +147,8 @@ fn take_input(ptr: *mut u8, len: usize) -> Vec<u8> {
 
 #[derive(Deserialize)]
 struct InitMessage {
-    config: Value,
+    /// The config document as text, validated by `EdgeConfig::from_json`.
+    config: String,
     region: String,
 }
 
@@ -148,37 +159,42 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
     let input = take_input(ptr, len);
     let message: InitMessage = match serde_json::from_slice(&input) {
         Ok(message) => message,
-        Err(e) => return reply(&json!({ "error": format!("init message: {e}") })),
+        Err(e) => {
+            return reply(&Reply::Failed {
+                error: format!("init message: {e}"),
+            });
+        }
     };
-    match EdgeConfig::from_json(&message.config.to_string()) {
+    match EdgeConfig::from_json(&message.config) {
         Ok(config) => {
             EDGE.with(|edge| {
                 *edge.borrow_mut() = Some(Edge::new(config, HostCrypto, message.region))
             });
-            reply(&json!({ "ok": true }))
+            reply(&Reply::Ready { ok: true })
         }
-        Err(e) => reply(&json!({ "error": e.to_string() })),
+        Err(e) => reply(&Reply::Failed {
+            error: e.to_string(),
+        }),
     }
+}
+
+/// What the host fetched: `items` on success, `error` (a short code) on failure.
+#[derive(Deserialize)]
+struct StoreReply {
+    items: Option<Vec<Item>>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JwksReply {
+    body: Option<String>,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct FetchedMessage {
     entitlement: Option<StoreReply>,
     jwks: Option<JwksReply>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StoreReply {
-    Items { items: Vec<Item> },
-    Error { error: String },
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum JwksReply {
-    Body { body: String },
-    Error { error: String },
 }
 
 #[derive(Deserialize)]
@@ -195,13 +211,27 @@ fn snapshot(items: &[Item]) -> Result<Snapshot, String> {
     let mut snapshot = Snapshot::default();
     for item in items {
         match item.get("SK") {
-            Some(reelgate_shared::store::AttrValue::S(sk)) if sk == "PLAN" => {
+            Some(AttrValue::S(sk)) if sk == "PLAN" => {
                 snapshot.plan = Some(plan_from_item(item).map_err(|e| e.to_string())?);
             }
             _ => snapshot.grant = Some(grant_from_item(item).map_err(|e| e.to_string())?),
         }
     }
     Ok(snapshot)
+}
+
+fn store_result(reply: StoreReply) -> Result<Snapshot, String> {
+    match (reply.items, reply.error) {
+        (Some(items), None) => snapshot(&items),
+        (_, error) => Err(error.unwrap_or_else(|| "store_error".to_owned())),
+    }
+}
+
+fn jwks_result(reply: JwksReply) -> Result<String, String> {
+    match (reply.body, reply.error) {
+        (Some(body), None) => Ok(body),
+        (_, error) => Err(error.unwrap_or_else(|| "jwks_error".to_owned())),
+    }
 }
 
 /// One step of a viewer request. Reply: `{"respond": <response>, "log": <decision>}`
@@ -211,34 +241,29 @@ pub extern "C" fn handle(ptr: *mut u8, len: usize) -> usize {
     let input = take_input(ptr, len);
     let message: HandleMessage = match serde_json::from_slice(&input) {
         Ok(message) => message,
-        Err(_) => {
-            return reply(&json!({
-                "respond": error_response(400, "malformed_request"),
-                "log": {"decision": "deny", "reason": "malformed_request", "status": 400},
-            }));
-        }
+        Err(_) => return refuse(400, "malformed_request"),
     };
     let fetched = message.fetched.map_or_else(Fetched::default, |f| Fetched {
-        entitlement: f.entitlement.map(|reply| match reply {
-            StoreReply::Items { items } => snapshot(&items),
-            StoreReply::Error { error } => Err(error),
-        }),
-        jwks: f.jwks.map(|reply| match reply {
-            JwksReply::Body { body } => Ok(body),
-            JwksReply::Error { error } => Err(error),
-        }),
+        entitlement: f.entitlement.map(store_result),
+        jwks: f.jwks.map(jwks_result),
     });
     EDGE.with(|edge| match edge.borrow_mut().as_mut() {
-        None => reply(&json!({
-            "respond": error_response(503, "edge_not_initialized"),
-            "log": {"decision": "error", "reason": "edge_not_initialized", "status": 503},
-        })),
-        Some(edge) => match edge.handle(&message.request, EpochSeconds::new(message.now), &fetched)
-        {
-            Outcome::Respond(response, decision) => {
-                reply(&json!({ "respond": response, "log": decision }))
-            }
-            Outcome::Fetch(fetch) => reply(&json!({ "fetch": fetch })),
+        None => refuse(503, "edge_not_initialized"),
+        Some(edge) => match edge.handle(&message.request, EpochSeconds::new(message.now), &fetched) {
+            Outcome::Respond(response, decision) => reply(&Reply::Respond {
+                respond: &response,
+                log: &decision,
+            }),
+            Outcome::Fetch(fetch) => reply(&Reply::Fetch { fetch: &fetch }),
         },
+    })
+}
+
+fn refuse(status: u16, reason: &'static str) -> usize {
+    let mut decision = Decision::default();
+    decision.deny(status, reason);
+    reply(&Reply::Respond {
+        respond: &error_response(status, reason),
+        log: &decision,
     })
 }

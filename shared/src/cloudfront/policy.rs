@@ -107,7 +107,7 @@ impl Policy {
     pub fn to_json(&self) -> String {
         // serde_json escapes a string exactly as JSON requires; a Resource
         // can carry quotes or backslashes from a hostile URL.
-        let resource = Value::String(self.resource.clone()).to_string();
+        let resource = serde_json::to_string(&self.resource).unwrap_or_default();
         let mut condition = format!("{{\"DateLessThan\":{{\"AWS:EpochTime\":{}}}", self.expires);
         if let Some(ip) = self.source_ip {
             condition.push_str(&format!(",\"IpAddress\":{{\"AWS:SourceIp\":\"{ip}\"}}"));

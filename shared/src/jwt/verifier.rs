@@ -4,7 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::value::RawValue;
 
 use super::claims::{Claims, TokenUse};
 use super::error::TokenError;
@@ -16,10 +18,6 @@ use crate::time::EpochSeconds;
 /// Cognito tokens are 1–2 KB even with many groups; 8 KB bounds the work an
 /// attacker can make us do before the signature check.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-
-/// Headers that would let a token choose its own key. Keys come only from
-/// the configured JWKS.
-const FORBIDDEN_HEADERS: [&str; 5] = ["jku", "x5u", "jwk", "x5c", "crit"];
 
 /// Who we accept tokens from. Every field is a security decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,21 +56,73 @@ pub struct Verifier {
     jwks: Jwks,
 }
 
+/// The JOSE header. The key-choosing members (`jku`, `x5u`, `jwk`, `x5c`)
+/// and `crit` are read only to refuse them: keys come only from the JWKS.
+/// Duplicate members fail to parse, so a header cannot say two things.
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+    jku: Option<IgnoredAny>,
+    x5u: Option<IgnoredAny>,
+    jwk: Option<IgnoredAny>,
+    x5c: Option<IgnoredAny>,
+    crit: Option<IgnoredAny>,
+}
+
+impl Header {
+    fn forbidden(&self) -> Option<&'static str> {
+        [
+            ("jku", self.jku.is_some()),
+            ("x5u", self.x5u.is_some()),
+            ("jwk", self.jwk.is_some()),
+            ("x5c", self.x5c.is_some()),
+            ("crit", self.crit.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(name, present)| present.then_some(name))
+    }
+}
+
+/// The claims reelgate reads, kept raw so a claim of the wrong type is
+/// reported by name instead of failing the whole payload.
+#[derive(Deserialize)]
+struct Payload<'a> {
+    #[serde(borrow)]
+    iss: Option<&'a RawValue>,
+    #[serde(borrow)]
+    token_use: Option<&'a RawValue>,
+    #[serde(borrow)]
+    client_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    aud: Option<&'a RawValue>,
+    #[serde(borrow)]
+    exp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    nbf: Option<&'a RawValue>,
+    #[serde(borrow)]
+    iat: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sub: Option<&'a RawValue>,
+    #[serde(borrow)]
+    username: Option<&'a RawValue>,
+    #[serde(borrow, rename = "cognito:username")]
+    cognito_username: Option<&'a RawValue>,
+    #[serde(borrow, rename = "cognito:groups")]
+    groups: Option<&'a RawValue>,
+    #[serde(borrow, rename = "reelgate:ent")]
+    entitlements: Option<&'a RawValue>,
+}
+
 struct Parts<'a> {
-    header: Map<String, Value>,
+    header: Header,
     signing_input: &'a str,
     payload: &'a str,
     signature: &'a str,
 }
 
-fn decode_json(part: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| TokenError::Malformed(what))?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(TokenError::Malformed(what)),
-    }
+fn decode_part(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed(what))
 }
 
 fn split(token: &str) -> Result<Parts<'_>, TokenError> {
@@ -87,8 +137,12 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
     else {
         return Err(TokenError::Malformed("expected three dot-separated parts"));
     };
+    let header_json = decode_part(header, "header")?;
+    if header_json.first() != Some(&b'{') {
+        return Err(TokenError::Malformed("header"));
+    }
     Ok(Parts {
-        header: decode_json(header, "header")?,
+        header: serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed("header"))?,
         signing_input: &token[..header.len() + 1 + payload.len()],
         payload,
         signature,
@@ -97,29 +151,18 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
 
 /// The `kid` a token names, for a host deciding whether to refetch a JWKS.
 pub fn peek_kid(token: &str) -> Option<String> {
-    split(token)
-        .ok()?
-        .header
-        .get("kid")?
-        .as_str()
-        .map(str::to_owned)
+    split(token).ok()?.header.kid
 }
 
-fn string_claim<'a>(
-    payload: &'a Map<String, Value>,
-    name: &'static str,
-) -> Result<&'a str, TokenError> {
-    payload
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or(TokenError::BadClaim(name))
+/// A claim of type `T`, `None` when absent, `BadClaim` when of another type.
+fn claim<T: DeserializeOwned>(raw: Option<&RawValue>, name: &'static str) -> Result<Option<T>, TokenError> {
+    raw.filter(|r| r.get() != "null")
+        .map(|r| serde_json::from_str(r.get()).map_err(|_| TokenError::BadClaim(name)))
+        .transpose()
 }
 
-fn time_claim(payload: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, TokenError> {
-    match payload.get(name) {
-        None => Ok(None),
-        Some(value) => value.as_u64().map(Some).ok_or(TokenError::BadClaim(name)),
-    }
+fn required<T: DeserializeOwned>(raw: Option<&RawValue>, name: &'static str) -> Result<T, TokenError> {
+    claim(raw, name)?.ok_or(TokenError::BadClaim(name))
 }
 
 impl Verifier {
@@ -151,17 +194,10 @@ impl Verifier {
         }
         let parts = split(token)?;
         let alg = self.algorithm(&parts.header)?;
-        if let Some(name) = FORBIDDEN_HEADERS
-            .iter()
-            .find(|name| parts.header.contains_key(**name))
-        {
+        if let Some(name) = parts.header.forbidden() {
             return Err(TokenError::ForbiddenHeader(name));
         }
-        let kid = parts
-            .header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or(TokenError::MissingKid)?;
+        let kid = parts.header.kid.as_deref().ok_or(TokenError::MissingKid)?;
         let jwk = self
             .jwks
             .find(kid)
@@ -178,12 +214,17 @@ impl Verifier {
                 },
                 _ => TokenError::BadSignature,
             })?;
-        let payload = decode_json(parts.payload, "payload")?;
+        let payload_json = decode_part(parts.payload, "payload")?;
+        if payload_json.first() != Some(&b'{') {
+            return Err(TokenError::Malformed("payload"));
+        }
+        let payload: Payload<'_> =
+            serde_json::from_slice(&payload_json).map_err(|_| TokenError::Malformed("payload"))?;
         self.check_claims(&payload, now)
     }
 
-    fn algorithm(&self, header: &Map<String, Value>) -> Result<JwsAlgorithm, TokenError> {
-        match header.get("alg").and_then(Value::as_str) {
+    fn algorithm(&self, header: &Header) -> Result<JwsAlgorithm, TokenError> {
+        match header.alg.as_deref() {
             Some("RS256") => Ok(JwsAlgorithm::Rs256),
             Some("ES256") if self.config.allow_es256 => Ok(JwsAlgorithm::Es256),
             Some(other) => Err(TokenError::AlgorithmNotAllowed(
@@ -193,36 +234,32 @@ impl Verifier {
         }
     }
 
-    fn check_claims(
-        &self,
-        payload: &Map<String, Value>,
-        now: EpochSeconds,
-    ) -> Result<Claims, TokenError> {
-        let issuer = string_claim(payload, "iss")?;
+    fn check_claims(&self, payload: &Payload<'_>, now: EpochSeconds) -> Result<Claims, TokenError> {
+        let issuer: String = required(payload.iss, "iss")?;
         if issuer != self.config.issuer {
             return Err(TokenError::WrongIssuer {
                 expected: self.config.issuer.clone(),
                 actual: issuer.chars().take(200).collect(),
             });
         }
-        let token_use = string_claim(payload, "token_use")?;
+        let token_use: String = required(payload.token_use, "token_use")?;
         if token_use != self.config.token_use.as_str() {
             return Err(TokenError::WrongTokenUse {
                 expected: self.config.token_use.as_str(),
                 actual: token_use.chars().take(16).collect(),
             });
         }
-        let client = match self.config.token_use {
-            TokenUse::Access => string_claim(payload, "client_id")?,
-            TokenUse::Id => string_claim(payload, "aud")?,
+        let client: String = match self.config.token_use {
+            TokenUse::Access => required(payload.client_id, "client_id")?,
+            TokenUse::Id => required(payload.aud, "aud")?,
         };
-        if !self.config.client_ids.iter().any(|c| c == client) {
+        if !self.config.client_ids.iter().any(|c| *c == client) {
             return Err(TokenError::WrongClient {
                 actual: client.chars().take(128).collect(),
             });
         }
         let (now_s, leeway) = (now.get(), self.config.leeway_seconds);
-        let exp = time_claim(payload, "exp")?.ok_or(TokenError::BadClaim("exp"))?;
+        let exp: u64 = required(payload.exp, "exp")?;
         if now_s >= exp.saturating_add(leeway) {
             return Err(TokenError::Expired {
                 exp,
@@ -230,7 +267,7 @@ impl Verifier {
                 leeway,
             });
         }
-        if let Some(nbf) = time_claim(payload, "nbf")?
+        if let Some(nbf) = claim::<u64>(payload.nbf, "nbf")?
             && now_s.saturating_add(leeway) < nbf
         {
             return Err(TokenError::NotYetValid {
@@ -239,7 +276,7 @@ impl Verifier {
                 leeway,
             });
         }
-        let iat = time_claim(payload, "iat")?.ok_or(TokenError::BadClaim("iat"))?;
+        let iat: u64 = required(payload.iat, "iat")?;
         if iat > now_s.saturating_add(leeway) {
             return Err(TokenError::IssuedInFuture {
                 iat,
@@ -247,36 +284,21 @@ impl Verifier {
                 leeway,
             });
         }
-        let sub = UserSub::parse(string_claim(payload, "sub")?)
-            .map_err(|_| TokenError::BadClaim("sub"))?;
-        let username = payload
-            .get("username")
-            .or_else(|| payload.get("cognito:username"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let groups = match payload.get("cognito:groups") {
-            None => Vec::new(),
-            Some(Value::Array(groups)) => groups
-                .iter()
-                .map(|g| g.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or(TokenError::BadClaim("cognito:groups"))?,
-            Some(_) => return Err(TokenError::BadClaim("cognito:groups")),
-        };
-        let entitlements = match payload.get(crate::entitlement::CLAIM) {
-            None => None,
-            Some(Value::String(value)) => Some(value.clone()),
-            Some(_) => return Err(TokenError::BadClaim(crate::entitlement::CLAIM)),
+        let sub: String = required(payload.sub, "sub")?;
+        let sub = UserSub::parse(&sub).map_err(|_| TokenError::BadClaim("sub"))?;
+        let username = match claim::<String>(payload.username, "username")? {
+            Some(name) => Some(name),
+            None => claim(payload.cognito_username, "cognito:username")?,
         };
         Ok(Claims {
             sub,
             username,
             token_use: self.config.token_use,
-            client: client.to_owned(),
+            client,
             issued_at: EpochSeconds::new(iat),
             expires_at: EpochSeconds::new(exp),
-            groups,
-            entitlements,
+            groups: claim(payload.groups, "cognito:groups")?.unwrap_or_default(),
+            entitlements: claim(payload.entitlements, crate::entitlement::CLAIM)?,
         })
     }
 }
