@@ -156,7 +156,11 @@ impl<C: Crypto> Edge<C> {
         let route = route(&request.method, &request.uri, &request.querystring)
             .map_err(|(status, reason)| Refusal::new(status, reason))?;
         match route {
-            Route::Preflight => self.preflight(request),
+            Route::Preflight => {
+                let step = self.preflight(request)?;
+                decision.allow("cors_preflight");
+                Ok(step)
+            }
             Route::Logout { video } => {
                 decision.video = Some(video.clone());
                 decision.allow("logout");

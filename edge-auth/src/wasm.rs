@@ -110,10 +110,19 @@ thread_local! {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Reply<'a> {
-    Ready { ok: bool },
-    Failed { error: String },
-    Respond { respond: &'a Response, log: &'a Decision },
-    Fetch { fetch: &'a Fetch },
+    Ready {
+        ok: bool,
+    },
+    Failed {
+        error: String,
+    },
+    Respond {
+        respond: &'a Response,
+        log: &'a Decision,
+    },
+    Fetch {
+        fetch: &'a Fetch,
+    },
 }
 
 fn reply(value: &Reply<'_>) -> usize {
@@ -249,7 +258,8 @@ pub extern "C" fn handle(ptr: *mut u8, len: usize) -> usize {
     });
     EDGE.with(|edge| match edge.borrow_mut().as_mut() {
         None => refuse(503, "edge_not_initialized"),
-        Some(edge) => match edge.handle(&message.request, EpochSeconds::new(message.now), &fetched) {
+        Some(edge) => match edge.handle(&message.request, EpochSeconds::new(message.now), &fetched)
+        {
             Outcome::Respond(response, decision) => reply(&Reply::Respond {
                 respond: &response,
                 log: &decision,

@@ -122,7 +122,9 @@ struct Parts<'a> {
 }
 
 fn decode_part(part: &str, what: &'static str) -> Result<Vec<u8>, TokenError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed(what))
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed(what))
 }
 
 fn split(token: &str) -> Result<Parts<'_>, TokenError> {
@@ -142,7 +144,8 @@ fn split(token: &str) -> Result<Parts<'_>, TokenError> {
         return Err(TokenError::Malformed("header"));
     }
     Ok(Parts {
-        header: serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed("header"))?,
+        header: serde_json::from_slice(&header_json)
+            .map_err(|_| TokenError::Malformed("header"))?,
         signing_input: &token[..header.len() + 1 + payload.len()],
         payload,
         signature,
@@ -155,13 +158,19 @@ pub fn peek_kid(token: &str) -> Option<String> {
 }
 
 /// A claim of type `T`, `None` when absent, `BadClaim` when of another type.
-fn claim<T: DeserializeOwned>(raw: Option<&RawValue>, name: &'static str) -> Result<Option<T>, TokenError> {
+fn claim<T: DeserializeOwned>(
+    raw: Option<&RawValue>,
+    name: &'static str,
+) -> Result<Option<T>, TokenError> {
     raw.filter(|r| r.get() != "null")
         .map(|r| serde_json::from_str(r.get()).map_err(|_| TokenError::BadClaim(name)))
         .transpose()
 }
 
-fn required<T: DeserializeOwned>(raw: Option<&RawValue>, name: &'static str) -> Result<T, TokenError> {
+fn required<T: DeserializeOwned>(
+    raw: Option<&RawValue>,
+    name: &'static str,
+) -> Result<T, TokenError> {
     claim(raw, name)?.ok_or(TokenError::BadClaim(name))
 }
 
