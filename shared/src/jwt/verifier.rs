@@ -262,7 +262,7 @@ impl Verifier {
             TokenUse::Access => required(payload.client_id, "client_id")?,
             TokenUse::Id => required(payload.aud, "aud")?,
         };
-        if !self.config.client_ids.iter().any(|c| *c == client) {
+        if !self.config.client_ids.contains(&client) {
             return Err(TokenError::WrongClient {
                 actual: client.chars().take(128).collect(),
             });
