@@ -1,0 +1,139 @@
+// Benchmark (not a test): the real edge bundle against the handler a user
+// would write instead — aws-jwt-verify (JWKS preloaded, verifySync) plus
+// @aws-sdk/cloudfront-signer (getSignedCookies, custom policy) — in one
+// process, interleaved, same tokens, same keys. Prints medians and
+// peer ÷ ours ratios for the budgets of ARCHITECTURE §10.
+// Usage: scripts/bench-edge   (builds the bundle first)
+import { spawnSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CognitoJwtVerifier } from "aws-jwt-verify";
+import { getSignedCookies } from "@aws-sdk/cloudfront-signer";
+
+import { CLIENT, ISSUER, bearer, config, event, jwk, loadBundle, root, token } from "./helpers.mjs";
+
+const RSA_PEM = readFileSync(join(root, "shared/tests/keys/rsa2048.pkcs8.pem"), "utf8");
+const EC_PEM = readFileSync(join(root, "shared/tests/keys/p256.pkcs8.pem"), "utf8");
+const BASE = "https://d111111abcdef8.cloudfront.net";
+const ROUNDS = 7;
+const PER_ROUND = Number(process.env.BENCH_REQUESTS ?? 300);
+
+/// The peer: what a team would write with the AWS libraries.
+function peerHandler(privateKey) {
+  const verifier = CognitoJwtVerifier.create({ userPoolId: ISSUER.split("/").pop(), tokenUse: "access", clientId: CLIENT });
+  verifier.cacheJwks({ keys: [jwk("test-1")] });
+  return async (ev) => {
+    const request = ev.Records[0].cf.request;
+    const video = request.uri.split("/").pop();
+    let claims;
+    try {
+      claims = verifier.verifySync(request.headers.authorization[0].value.slice(7));
+    } catch {
+      return { status: "401" };
+    }
+    const grants = String(claims["reelgate:ent"] ?? "").split(";").find((f) => f.startsWith("g="))?.slice(2).split(",") ?? [];
+    if (!grants.includes(video) && !(claims["cognito:groups"] ?? []).includes("premium")) return { status: "403" };
+    const expires = Math.floor(Date.now() / 1000) + 300;
+    const policy = JSON.stringify({ Statement: [{ Resource: `${BASE}/videos/${video}/*`, Condition: { DateLessThan: { "AWS:EpochTime": expires } } }] });
+    const cookies = getSignedCookies({ keyPairId: "K2EDGETEST", privateKey, policy });
+    return {
+      status: "200",
+      body: JSON.stringify({ video_id: video, expires_at: expires, playlist: `/videos/${video}/master.m3u8` }),
+      headers: { "set-cookie": Object.entries(cookies).map(([k, v]) => ({ key: "Set-Cookie", value: `${k}=${v}; Path=/videos/${video}/; Secure; HttpOnly` })) },
+    };
+  };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/// Mean µs per request over `n` requests made by `make(i)`.
+async function time(handler, make, n) {
+  const events = Array.from({ length: n }, (_, i) => make(i));
+  const start = process.hrtime.bigint();
+  for (const ev of events) {
+    const response = await handler(ev);
+    if (response.status !== "200") throw new Error(`unexpected ${response.status}: ${response.body}`);
+  }
+  return Number(process.hrtime.bigint() - start) / 1000 / n;
+}
+
+async function scenario(name, ours, peer, make) {
+  await time(ours, make, 50);
+  await time(peer, make, 50);
+  const a = [];
+  const b = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    a.push(await time(ours, (i) => make(round * PER_ROUND + i), PER_ROUND));
+    b.push(await time(peer, (i) => make(round * PER_ROUND + i), PER_ROUND));
+  }
+  return { name, ours: median(a), peer: median(b) };
+}
+
+function coldStart(kind, pem) {
+  // A fresh process per sample: module load, key import and first cookie.
+  const script = `
+    let logged = 0;
+    console.log = (line) => { logged += line.length; };
+    const { loadBundle, config, event, bearer, token } = await import(${JSON.stringify(join(root, "tests/js/helpers.mjs"))});
+    const tok = token({ "reelgate:ent": "v=1;g=demo;c=1" });
+    const t1 = performance.now();
+    let handler;
+    if (${JSON.stringify(kind)} === "ours") {
+      ({ handler } = await loadBundle(config({ signing: { key_pair_id: "K2EDGETEST", private_key_pem: ${JSON.stringify(pem)} } })));
+    } else {
+      const { peerHandler } = await import(${JSON.stringify(join(root, "tests/js/bench_edge.mjs"))} + "?peer");
+      handler = peerHandler(${JSON.stringify(pem)});
+    }
+    const r = await handler(event({ headers: bearer(tok) }));
+    if (r.status !== "200") throw new Error("cold start failed");
+    const t2 = performance.now();
+    for (let i = 0; i < 2000; i++) await handler(event({ headers: bearer(token({ sub: "u" + i, "reelgate:ent": "v=1;g=demo;c=1" })) }));
+    process.stdout.write(JSON.stringify({ cold_ms: t2 - t1, rss_mb: process.memoryUsage().rss / 1048576 }));`;
+  const out = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: join(root, "tests/js"), encoding: "utf8", env: { ...process.env, REELGATE_BENCH_CHILD: "1" } });
+  if (out.status !== 0) throw new Error(out.stderr);
+  return JSON.parse(out.stdout);
+}
+
+export { peerHandler };
+
+if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer")) {
+  // Our bundle builds one JSON log line per request (a real cost, kept);
+  // writing it to a terminal is not what Lambda does, so it goes nowhere.
+  const quiet = console.log;
+  let logged = 0;
+  console.log = (line) => { logged += line.length; };
+  const results = [];
+  for (const [keyName, pem] of [["ECDSA P-256", EC_PEM], ["RSA-2048", RSA_PEM]]) {
+    const { handler: ours, cleanup } = await loadBundle(config({ signing: { key_pair_id: "K2EDGETEST", private_key_pem: pem } }));
+    const peer = peerHandler(pem);
+    const premium = { "cognito:groups": ["premium"] };
+    const fixed = token(premium);
+    const tokens = Array.from({ length: ROUNDS * PER_ROUND + 50 }, (_, i) => token({ ...premium, sub: `user-${i}` }));
+    const title = (i) => `t${i}`;
+    if (keyName === "ECDSA P-256") {
+      results.push(await scenario(`warm refresh, same token and title (${keyName})`, ours, peer, () => event({ headers: bearer(fixed) })));
+      results.push(await scenario(`fresh token, same title (${keyName})`, ours, peer, (i) => event({ headers: bearer(tokens[i % tokens.length]) })));
+    }
+    results.push(await scenario(`fresh token, fresh title (${keyName})`, ours, peer, (i) => event({ uri: `/session/videos/${title(i)}`, headers: bearer(tokens[i % tokens.length]) })));
+    cleanup();
+  }
+  console.log = quiet;
+  const budgets = { "warm refresh": 20, "fresh token, same title": 5, "fresh token, fresh title (RSA": 1.5, "fresh token, fresh title (ECDSA": 8 };
+  console.log("scenario | reelgate µs/req | peer µs/req | peer ÷ reelgate | budget");
+  for (const r of results) {
+    const budget = Object.entries(budgets).find(([k]) => r.name.startsWith(k))?.[1];
+    console.log(`${r.name} | ${r.ours.toFixed(1)} | ${r.peer.toFixed(1)} | ${(r.peer / r.ours).toFixed(2)}× | ≥${budget}×`);
+  }
+  const cold = { ours: [], peer: [] };
+  for (let i = 0; i < 5; i += 1) {
+    cold.ours.push(coldStart("ours", EC_PEM));
+    cold.peer.push(coldStart("peer", EC_PEM));
+  }
+  const coldOurs = median(cold.ours.map((c) => c.cold_ms));
+  const coldPeer = median(cold.peer.map((c) => c.cold_ms));
+  console.log(`cold start to first cookie (ECDSA) | ${coldOurs.toFixed(1)} ms | ${coldPeer.toFixed(1)} ms | ${(coldPeer / coldOurs).toFixed(2)}× | ≥2×`);
+  const rssOurs = median(cold.ours.map((c) => c.rss_mb));
+  const rssPeer = median(cold.peer.map((c) => c.rss_mb));
+  console.log(`RSS after 2000 requests | ${rssOurs.toFixed(1)} MB | ${rssPeer.toFixed(1)} MB | ours − peer = ${(rssOurs - rssPeer).toFixed(1)} MB | ≤ +8 MB`);
+  console.log(`dist/edge-auth.zip | ${statSync(join(root, "dist/edge-auth.zip")).size} bytes | | | ≤ 65536`);
+}
