@@ -1,1 +1,14 @@
-//! reelgate-api
+//! reelgate's regional API. One axum router (run under `lambda_http` in AWS
+//! and as-is by the local stack) and the Cognito pre-token-generation V2
+//! trigger, both over `shared::store::EntitlementStore` (DynamoDB here, the
+//! in-memory store locally).
+
+pub mod auth;
+pub mod dynamo;
+pub mod problem;
+pub mod routes;
+pub mod secrets;
+pub mod trigger;
+pub mod webhook;
+
+pub use routes::{App, router};

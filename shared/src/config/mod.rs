@@ -1,10 +1,13 @@
-//! The edge's `config.json` (ARCHITECTURE §6) as typed, validated structs.
-//! Lambda@Edge has no environment variables, so this file is the whole
-//! configuration; every mistake in it is reported with the field's path and
-//! what is wrong, at bundle build time rather than on the first viewer.
+//! Configuration as typed, validated structs. The edge's `config.json`
+//! (ARCHITECTURE §6): Lambda@Edge has no environment variables, so that file
+//! is its whole configuration, checked at bundle build time. The API's
+//! environment variables. Every mistake is reported with the field or
+//! variable's name and what is wrong.
 
+mod api;
 mod edge;
 
+pub use api::{ApiConfig, SecretSource, UrlPolicy};
 pub use edge::{
     CacheConfig, ConfigError, CookieConfig, EdgeConfig, KeySource, SigningConfig, TableConfig,
 };

@@ -1,0 +1,37 @@
+//! The API as a Lambda function behind API Gateway (HTTP API).
+
+use std::sync::Arc;
+
+use lambda_http::{Error, run, tracing};
+use reelgate_api::auth::{Authenticator, JwksSource};
+use reelgate_api::dynamo::DynamoStore;
+use reelgate_api::{App, router, secrets};
+use reelgate_shared::config::ApiConfig;
+use reelgate_shared::crypto::native::SigningKey;
+use reelgate_shared::jwt::Jwks;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = ApiConfig::from_env(&|name| std::env::var(name).ok())?;
+    let aws = aws_config::load_from_env().await;
+    let webhook_secret = secrets::resolve(&config.webhook_secret, &aws).await?;
+    let signing_key = SigningKey::from_pem(&secrets::resolve(&config.signing_key, &aws).await?)?;
+    let auth = Authenticator::new(
+        config.verifier.clone(),
+        Jwks::default(),
+        JwksSource::Http {
+            url: config.jwks_url.clone(),
+            client: reqwest::Client::new(),
+        },
+    );
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table.clone());
+    let app = Arc::new(App {
+        store,
+        auth,
+        config,
+        webhook_secret: webhook_secret.into_bytes(),
+        signing_key,
+    });
+    run(router(app)).await
+}

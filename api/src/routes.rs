@@ -1,0 +1,511 @@
+//! The API's routes (ARCHITECTURE §8). Every failure is a problem document
+//! with a stable reason; bad input is a 4xx, never a 500.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use reelgate_shared::cloudfront::{Policy, sign_url};
+use reelgate_shared::config::{ApiConfig, UrlPolicy};
+use reelgate_shared::crypto::native::SigningKey;
+use reelgate_shared::entitlement::{
+    self, ClaimsVerdict, Entitled, Grant, GrantSource, PaymentEvent, Plan, TokenEntitlements,
+    UserEntitlements,
+};
+use reelgate_shared::jwt::Claims;
+use reelgate_shared::store::{Consistency, EntitlementStore};
+use reelgate_shared::{EpochSeconds, UserSub, VideoId};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Authenticator, now};
+use crate::problem::Problem;
+use crate::webhook;
+
+/// Webhook bodies are a few hundred bytes; 64 KB leaves room and bounds work.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything the routes share. Generic over the store so the local stack
+/// runs the same router on its in-memory store.
+pub struct App<S> {
+    pub store: S,
+    pub auth: Authenticator,
+    pub config: ApiConfig,
+    pub webhook_secret: Vec<u8>,
+    pub signing_key: SigningKey,
+}
+
+pub fn router<S: EntitlementStore + 'static>(app: Arc<App<S>>) -> Router {
+    Router::new()
+        .route("/api/webhooks/payments", post(payment_webhook::<S>))
+        .route("/api/me/entitlements", get(my_entitlements::<S>))
+        .route("/api/videos/{id}/signed-url", get(signed_url::<S>))
+        .route("/api/admin/users/{sub}", get(admin_user::<S>))
+        .route(
+            "/api/admin/users/{sub}/plan",
+            put(admin_put_plan::<S>).delete(admin_delete_plan::<S>),
+        )
+        .route(
+            "/api/admin/users/{sub}/videos/{id}",
+            put(admin_put_grant::<S>).delete(admin_delete_grant::<S>),
+        )
+        .fallback(|| async {
+            Problem::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
+        })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .with_state(app)
+}
+
+fn bad_request(reason: &'static str, detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, reason, detail)
+}
+
+fn video_id(raw: &str) -> Result<VideoId, Problem> {
+    VideoId::parse(raw).map_err(|e| bad_request("invalid_video_id", e.to_string()))
+}
+
+fn user_sub(raw: &str) -> Result<UserSub, Problem> {
+    UserSub::parse(raw).map_err(|e| bad_request("invalid_user", e.to_string()))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Reads a JSON body under the size limit: 415 if it is not JSON, 413 if too large.
+async fn json_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Problem> {
+    if !is_json(headers) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ));
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("bodies are limited to {MAX_BODY_BYTES} bytes"),
+            )
+        })
+}
+
+#[derive(Serialize)]
+struct Applied {
+    status: &'static str,
+    event_id: String,
+}
+
+async fn payment_webhook<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let body = json_body(&headers, body).await?;
+    let signature = headers
+        .get(webhook::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let now = now();
+    webhook::verify(signature, &body, &app.webhook_secret, now)
+        .map_err(|e| Problem::new(StatusCode::UNAUTHORIZED, e.reason(), e.to_string()))?;
+    let event = PaymentEvent::parse(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+            e.to_string(),
+        )
+    })?;
+    let outcome = app.store.apply_payment(&event, now).await?;
+    tracing::info!(event_id = %event.event_id, kind = event.kind.type_name(), outcome = outcome.as_str(), "payment event");
+    Ok(axum::Json(Applied {
+        status: outcome.as_str(),
+        event_id: event.event_id.to_string(),
+    })
+    .into_response())
+}
+
+#[derive(Serialize)]
+struct GrantView {
+    video_id: VideoId,
+    source: &'static str,
+    active: bool,
+    granted_at: EpochSeconds,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<EpochSeconds>,
+}
+
+#[derive(Serialize)]
+struct PlanView {
+    tier: String,
+    premium_until: EpochSeconds,
+    active: bool,
+}
+
+#[derive(Serialize)]
+struct EntitlementsView {
+    user: UserSub,
+    premium: bool,
+    plan: Option<PlanView>,
+    grants: Vec<GrantView>,
+}
+
+fn entitlements_view(
+    user: UserSub,
+    all: UserEntitlements,
+    premium_group: bool,
+    now: EpochSeconds,
+) -> EntitlementsView {
+    let plan_active = all.plan.as_ref().is_some_and(|p| p.is_active(now));
+    EntitlementsView {
+        user,
+        premium: premium_group || plan_active,
+        plan: all.plan.map(|p| PlanView {
+            active: p.is_active(now),
+            tier: p.tier,
+            premium_until: p.premium_until,
+        }),
+        grants: all
+            .grants
+            .into_iter()
+            .map(|g| GrantView {
+                active: g.is_active(now),
+                source: g.source.name(),
+                expires_at: g.expires_at(),
+                video_id: g.video,
+                granted_at: g.granted_at,
+                revoked_at: g.revoked_at,
+            })
+            .collect(),
+    }
+}
+
+impl<S> App<S> {
+    fn in_premium_group(&self, claims: &Claims) -> bool {
+        self.config
+            .premium_groups
+            .iter()
+            .any(|g| claims.in_group(g))
+    }
+
+    fn require_admin(&self, claims: &Claims) -> Result<(), Problem> {
+        if claims.in_group(&self.config.admin_group) {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("requires group {}", self.config.admin_group),
+            ))
+        }
+    }
+}
+
+async fn my_entitlements<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let claims = app.auth.authenticate(&headers).await?;
+    let all = app.store.entitlements(&claims.sub).await?;
+    let view = entitlements_view(
+        claims.sub.clone(),
+        all,
+        app.in_premium_group(&claims),
+        now(),
+    );
+    Ok(no_store(axum::Json(view).into_response()))
+}
+
+fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+struct SignedUrlQuery {
+    path: Option<String>,
+}
+
+/// An object path inside a title: segments of `A-Z a-z 0-9 . _ -` that do
+/// not start with a dot, so nothing can climb out of `/videos/<id>/`.
+fn object_path(raw: Option<&str>) -> Result<&str, Problem> {
+    let path = raw.unwrap_or("master.m3u8");
+    let valid = !path.is_empty()
+        && path.len() <= 256
+        && path.split('/').all(|segment| {
+            !segment.is_empty()
+                && !segment.starts_with('.')
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    if valid {
+        Ok(path)
+    } else {
+        Err(bad_request(
+            "invalid_path",
+            "path must be segments of A-Z a-z 0-9 . _ - not starting with a dot",
+        ))
+    }
+}
+
+#[derive(Serialize)]
+struct SignedUrl {
+    url: String,
+    expires_at: EpochSeconds,
+}
+
+/// Claims first, then the store (strongly consistent: the API runs in the
+/// table's home region), as the edge decides.
+async fn decide<S: EntitlementStore>(
+    app: &App<S>,
+    claims: &Claims,
+    video: &VideoId,
+    now: EpochSeconds,
+) -> Result<Option<Entitled>, Problem> {
+    let token_claims = claims
+        .entitlements
+        .as_deref()
+        .and_then(|t| TokenEntitlements::decode(t).ok());
+    match entitlement::from_claims(
+        app.in_premium_group(claims),
+        token_claims.as_ref(),
+        video,
+        claims.issued_at,
+        0,
+        now,
+    ) {
+        ClaimsVerdict::Entitled(entitled) => Ok(Some(entitled)),
+        ClaimsVerdict::NotEntitled | ClaimsVerdict::AskStore => {
+            let snapshot = app
+                .store
+                .snapshot(&claims.sub, video, Consistency::Strong)
+                .await?;
+            Ok(entitlement::from_store(
+                snapshot.plan.as_ref(),
+                snapshot.grant.as_ref(),
+                now,
+            ))
+        }
+    }
+}
+
+async fn signed_url<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    Path(id): Path<String>,
+    Query(query): Query<SignedUrlQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let claims = app.auth.authenticate(&headers).await?;
+    let video = video_id(&id)?;
+    let path = object_path(query.path.as_deref())?;
+    let now = now();
+    let entitled = decide(&app, &claims, &video, now).await?.ok_or_else(|| {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "not_entitled",
+            "you do not hold this title",
+        )
+    })?;
+    let mut expires_at = now.plus(app.config.signed_url_ttl_seconds);
+    if let Some(until) = entitled.until {
+        expires_at = expires_at.min(until);
+    }
+    let title = format!(
+        "{}{}{video}/",
+        app.config.resource_base, app.config.video_path_prefix
+    );
+    let url = format!("{title}{path}");
+    let policy = match app.config.url_policy {
+        UrlPolicy::Canned => Policy::canned(url.clone(), expires_at),
+        UrlPolicy::Wildcard => Policy::custom(format!("{title}*"), expires_at).map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "policy_invalid",
+                e.to_string(),
+            )
+        })?,
+    };
+    let signed = sign_url(
+        &url,
+        &policy,
+        &app.config.key_pair_id,
+        app.config.hash,
+        &app.signing_key,
+    )
+    .map_err(|e| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "signing_unavailable",
+            e.to_string(),
+        )
+    })?;
+    Ok(no_store(
+        axum::Json(SignedUrl {
+            url: signed,
+            expires_at,
+        })
+        .into_response(),
+    ))
+}
+
+async fn admin_user<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    Path(sub): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let claims = app.auth.authenticate(&headers).await?;
+    app.require_admin(&claims)?;
+    let user = user_sub(&sub)?;
+    let all = app.store.entitlements(&user).await?;
+    Ok(no_store(
+        axum::Json(entitlements_view(user, all, false, now())).into_response(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    premium_until: u64,
+    tier: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantBody {
+    expires_at: Option<u64>,
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))
+}
+
+async fn admin_put_plan<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    Path(sub): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let claims = app.auth.authenticate(&headers).await?;
+    app.require_admin(&claims)?;
+    let user = user_sub(&sub)?;
+    let body: PlanBody = parse(&json_body(&headers, body).await?)?;
+    let tier = body.tier.unwrap_or_else(|| "premium".to_owned());
+    if tier.is_empty()
+        || tier.len() > 32
+        || !tier.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(bad_request(
+            "invalid_body",
+            "tier must be 1-32 of A-Z a-z 0-9 -",
+        ));
+    }
+    let plan = Plan {
+        tier,
+        premium_until: EpochSeconds::new(body.premium_until),
+    };
+    app.store.put_plan(&user, Some(plan.clone())).await?;
+    tracing::info!(admin = %claims.sub, user = %user, "plan set");
+    Ok(axum::Json(PlanView {
+        active: plan.is_active(now()),
+        tier: plan.tier,
+        premium_until: plan.premium_until,
+    })
+    .into_response())
+}
+
+async fn admin_delete_plan<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    Path(sub): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Problem> {
+    let claims = app.auth.authenticate(&headers).await?;
+    app.require_admin(&claims)?;
+    let user = user_sub(&sub)?;
+    app.store.put_plan(&user, None).await?;
+    tracing::info!(admin = %claims.sub, user = %user, "plan removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn admin_put_grant<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    Path((sub, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let claims = app.auth.authenticate(&headers).await?;
+    app.require_admin(&claims)?;
+    let (user, video) = (user_sub(&sub)?, video_id(&id)?);
+    let body: GrantBody = parse(&json_body(&headers, body).await?)?;
+    let now = now();
+    let source = match body.expires_at {
+        Some(at) if at <= now.get() => {
+            return Err(bad_request(
+                "invalid_body",
+                "expires_at must be in the future",
+            ));
+        }
+        Some(at) => GrantSource::Rental {
+            expires_at: EpochSeconds::new(at),
+        },
+        None => GrantSource::Admin,
+    };
+    let grant = Grant {
+        video,
+        source,
+        granted_at: now,
+        purchase_id: None,
+        revoked_at: None,
+    };
+    app.store.put_grant(&user, grant.clone()).await?;
+    tracing::info!(admin = %claims.sub, user = %user, video = %grant.video, "grant set");
+    Ok(axum::Json(GrantView {
+        active: true,
+        source: grant.source.name(),
+        expires_at: grant.expires_at(),
+        video_id: grant.video,
+        granted_at: grant.granted_at,
+        revoked_at: None,
+    })
+    .into_response())
+}
+
+async fn admin_delete_grant<S: EntitlementStore>(
+    State(app): State<Arc<App<S>>>,
+    Path((sub, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Problem> {
+    let claims = app.auth.authenticate(&headers).await?;
+    app.require_admin(&claims)?;
+    let (user, video) = (user_sub(&sub)?, video_id(&id)?);
+    if app.store.delete_grant(&user, &video).await? {
+        tracing::info!(admin = %claims.sub, user = %user, video = %video, "grant removed");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "grant_not_found",
+            "the user does not hold this title",
+        ))
+    }
+}
