@@ -250,3 +250,22 @@ fn claims_of_the_wrong_type_are_rejected() {
     );
     assert_eq!(reason(&sign(&with("sub", json!("a#b")))), "bad_claim");
 }
+
+#[test]
+fn keys_with_public_private_halves_are_refused_unless_allowed() {
+    let mut config = VerifierConfig::new(ISS, vec!["client1".into()]);
+    let jwks = Jwks {
+        keys: vec![jwk("dummy")],
+    };
+    let token = encode(&json!({"alg": "RS256", "kid": "dummy"}), &claims());
+    let crypto = NativeCrypto::verify_only();
+    let refused =
+        Verifier::new(config.clone(), jwks.clone()).verify(&token, EpochSeconds::new(NOW), &crypto);
+    assert_eq!(refused.unwrap_err().reason(), "test_key_refused");
+    config.allow_public_test_keys = true;
+    assert!(
+        Verifier::new(config, jwks)
+            .verify(&token, EpochSeconds::new(NOW), &crypto)
+            .is_ok()
+    );
+}

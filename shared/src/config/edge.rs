@@ -3,7 +3,7 @@ use serde::Deserialize;
 use crate::cloudfront::{CookieAttributes, SameSite};
 use crate::crypto::PolicyHash;
 use crate::ids::{KeyPairId, VideoId};
-use crate::jwt::{Jwks, TokenUse, VerifierConfig};
+use crate::jwt::{Jwks, PUBLIC_TEST_KIDS, TokenUse, VerifierConfig};
 
 /// A config mistake: which field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,6 +155,8 @@ struct Raw {
     cors_origins: Vec<String>,
     #[serde(default)]
     cache: RawCache,
+    #[serde(default)]
+    allow_public_test_keys: bool,
 }
 
 fn check_url(field: &str, url: &str, allow_path: bool) -> Result<(), ConfigError> {
@@ -249,7 +251,19 @@ impl EdgeConfig {
         let mut verifier = VerifierConfig::new(raw.issuer, raw.client_ids);
         verifier.token_use = token_use;
         verifier.leeway_seconds = seconds("leeway_seconds", raw.leeway_seconds, 60, 0..=300)?;
+        verifier.allow_public_test_keys = raw.allow_public_test_keys;
         let jwks = raw.jwks.unwrap_or_default();
+        if let Some(bad) = jwks
+            .keys
+            .iter()
+            .position(|k| PUBLIC_TEST_KIDS.contains(&k.kid.as_str()))
+            && !raw.allow_public_test_keys
+        {
+            return Err(err(
+                &format!("jwks.keys[{bad}]"),
+                "is a test key whose private half is public; set allow_public_test_keys only for local use",
+            ));
+        }
         if let Some(bad) = jwks
             .keys
             .iter()

@@ -19,6 +19,8 @@ pub enum TokenError {
     MissingKid,
     #[error("kid {0:?} is not in the JWKS")]
     UnknownKid(String),
+    #[error("kid {0:?} belongs to a test key whose private half is public")]
+    PublicTestKey(String),
     #[error("JWK {kid:?} cannot verify {alg}")]
     KeyMismatch { kid: String, alg: &'static str },
     #[error("signature does not verify")]
@@ -53,6 +55,7 @@ impl TokenError {
             Self::ForbiddenHeader(_) => "forbidden_header",
             Self::MissingKid => "missing_kid",
             Self::UnknownKid(_) => "unknown_kid",
+            Self::PublicTestKey(_) => "test_key_refused",
             Self::KeyMismatch { .. } => "key_mismatch",
             Self::BadSignature => "bad_signature",
             Self::WrongIssuer { .. } => "wrong_issuer",

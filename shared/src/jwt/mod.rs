@@ -14,4 +14,4 @@ pub use claims::{Claims, TokenUse};
 pub use error::TokenError;
 pub use jwk::Jwk;
 pub use jwks::{JWKS_REFETCH_INTERVAL_SECS, Jwks, JwksError, RefetchGate};
-pub use verifier::{MAX_TOKEN_BYTES, Verifier, VerifierConfig, peek_kid};
+pub use verifier::{MAX_TOKEN_BYTES, PUBLIC_TEST_KIDS, Verifier, VerifierConfig, peek_kid};

@@ -35,7 +35,15 @@ pub struct VerifierConfig {
     pub leeway_seconds: u64,
     /// ES256 is off by default because Cognito signs with RS256 only.
     pub allow_es256: bool,
+    /// Accept keys whose private half is public (moto's `dummy`, the local
+    /// stack's dev key). Only the local stack and tests set this: anyone can
+    /// mint a token those keys verify.
+    pub allow_public_test_keys: bool,
 }
+
+/// Key ids whose private keys are published: moto_server's and reelgate's
+/// own dev identity provider's. Refused unless explicitly allowed.
+pub const PUBLIC_TEST_KIDS: [&str; 2] = ["dummy", "reelgate-dev-1"];
 
 impl VerifierConfig {
     pub fn new(issuer: impl Into<String>, client_ids: Vec<String>) -> Self {
@@ -45,6 +53,7 @@ impl VerifierConfig {
             client_ids,
             leeway_seconds: 60,
             allow_es256: false,
+            allow_public_test_keys: false,
         }
     }
 }
@@ -207,6 +216,9 @@ impl Verifier {
             return Err(TokenError::ForbiddenHeader(name));
         }
         let kid = parts.header.kid.as_deref().ok_or(TokenError::MissingKid)?;
+        if PUBLIC_TEST_KIDS.contains(&kid) && !self.config.allow_public_test_keys {
+            return Err(TokenError::PublicTestKey(kid.to_owned()));
+        }
         let jwk = self
             .jwks
             .find(kid)

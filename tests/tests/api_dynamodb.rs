@@ -1,0 +1,485 @@
+//! The API router on the DynamoDB store against DynamoDB Local: schema round
+//! trips, idempotent and atomic webhooks under concurrency, rentals,
+//! refunds, bad input that writes nothing, signed URLs and the admin service.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use reelgate_api::auth::{Authenticator, JwksSource, now};
+use reelgate_api::dynamo::DynamoStore;
+use reelgate_api::{App, router, webhook};
+use reelgate_shared::cloudfront::validator;
+use reelgate_shared::config::ApiConfig;
+use reelgate_shared::crypto::native::{PublicKeySet, SigningKey};
+use reelgate_shared::entitlement::{self, PaymentEvent};
+use reelgate_shared::store::{Consistency, EntitlementStore};
+use reelgate_shared::{EpochSeconds, KeyPairId, UserSub, VideoId};
+use reelgate_tests::{dynamodb_client, dynamodb_local, tokens};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const SECRET: &str = "whsec_test_secret";
+const SIGNING_KEY: &str = include_str!("../../shared/tests/keys/p256.pkcs8.pem");
+
+fn config(table: &str) -> ApiConfig {
+    let env: HashMap<&str, String> = HashMap::from([
+        ("REELGATE_ISSUER", tokens::ISSUER.to_owned()),
+        ("REELGATE_CLIENT_IDS", tokens::CLIENT.to_owned()),
+        ("REELGATE_KEY_PAIR_ID", "K2APITEST".to_owned()),
+        (
+            "REELGATE_RESOURCE_BASE",
+            "https://d111111abcdef8.cloudfront.net".to_owned(),
+        ),
+        ("REELGATE_TABLE", table.to_owned()),
+        ("REELGATE_WEBHOOK_SECRET", SECRET.to_owned()),
+        ("REELGATE_SIGNING_KEY_PEM", SIGNING_KEY.to_owned()),
+    ]);
+    ApiConfig::from_env(&|name| env.get(name).cloned()).expect("test config")
+}
+
+struct Fixture {
+    router: axum::Router,
+    store: DynamoStore,
+    _server: reelgate_tests::Server,
+}
+
+async fn fixture() -> Fixture {
+    let server = dynamodb_local();
+    let store = DynamoStore::new(dynamodb_client(&server.endpoint()).await, "reelgate");
+    assert!(store.create_table_if_missing().await.unwrap());
+    let config = config("reelgate");
+    let app = App {
+        store: store.clone(),
+        auth: Authenticator::new(config.verifier.clone(), tokens::jwks(), JwksSource::Fixed),
+        webhook_secret: SECRET.as_bytes().to_vec(),
+        signing_key: SigningKey::from_pem(SIGNING_KEY).unwrap(),
+        config,
+    };
+    Fixture {
+        router: router(Arc::new(app)),
+        store,
+        _server: server,
+    }
+}
+
+async fn send(router: &axum::Router, request: Request<Body>) -> (StatusCode, Value, String) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        content_type,
+    )
+}
+
+fn webhook_request(body: &str, signature: Option<String>, content_type: &str) -> Request<Body> {
+    let mut builder = Request::post("/api/webhooks/payments").header("content-type", content_type);
+    if let Some(signature) = signature {
+        builder = builder.header("reelgate-signature", signature);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
+fn signed(body: &str) -> Request<Body> {
+    webhook_request(
+        body,
+        Some(webhook::sign(
+            SECRET.as_bytes(),
+            now().get(),
+            body.as_bytes(),
+        )),
+        "application/json",
+    )
+}
+
+fn get(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn item_count(store: &DynamoStore) -> i32 {
+    store
+        .client()
+        .scan()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .count()
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn fifty_concurrent_deliveries_of_one_event_grant_once() {
+    let f = fixture().await;
+    let body = r#"{"event_id":"evt_concurrent","type":"purchase.succeeded","user_sub":"carol","video_id":"demo"}"#;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let router = f.router.clone();
+        tasks.push(tokio::spawn(
+            async move { send(&router, signed(body)).await },
+        ));
+    }
+    let mut statuses = HashMap::new();
+    for task in tasks {
+        let (status, json, _) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{json}");
+        *statuses
+            .entry(json["status"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(statuses.get("applied"), Some(&1), "{statuses:?}");
+    assert_eq!(statuses.get("duplicate"), Some(&49), "{statuses:?}");
+    assert_eq!(
+        item_count(&f.store).await,
+        2,
+        "one event item and one grant"
+    );
+    let all = f
+        .store
+        .entitlements(&UserSub::parse("carol").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(all.grants.len(), 1);
+    assert_eq!(
+        all.grants[0].purchase_id.as_ref().unwrap().as_str(),
+        "evt_concurrent"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn concurrent_different_events_for_one_grant_lose_no_update() {
+    let f = fixture().await;
+    let mut tasks = Vec::new();
+    for hours in 1..=10u64 {
+        let store = f.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = format!(r#"{{"event_id":"evt_rent_{hours}","type":"rental.succeeded","user_sub":"dave","video_id":"demo","rental_hours":{hours}}}"#);
+            store.apply_payment(&PaymentEvent::parse(body.as_bytes()).unwrap(), EpochSeconds::new(1_800_000_000)).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().as_str(), "applied");
+    }
+    let user = UserSub::parse("dave").unwrap();
+    let grant = f
+        .store
+        .snapshot(&user, &VideoId::parse("demo").unwrap(), Consistency::Strong)
+        .await
+        .unwrap()
+        .grant
+        .unwrap();
+    assert_eq!(
+        grant.expires_at(),
+        Some(EpochSeconds::new(1_800_000_000 + 10 * 3600)),
+        "the longest rental wins"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn a_rental_ends_at_its_expiry_and_a_refund_revokes() {
+    let f = fixture().await;
+    let start = now();
+    let rental = r#"{"event_id":"evt_r1","type":"rental.succeeded","user_sub":"erin","video_id":"film","rental_hours":48}"#;
+    assert_eq!(send(&f.router, signed(rental)).await.1["status"], "applied");
+    let (user, film) = (
+        UserSub::parse("erin").unwrap(),
+        VideoId::parse("film").unwrap(),
+    );
+    let snapshot = f
+        .store
+        .snapshot(&user, &film, Consistency::Eventual)
+        .await
+        .unwrap();
+    let end = snapshot.grant.as_ref().unwrap().expires_at().unwrap();
+    assert!(end.get() >= start.get() + 48 * 3600 && end.get() <= now().get() + 48 * 3600);
+    let raw = f
+        .store
+        .client()
+        .get_item()
+        .table_name("reelgate")
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S("USER#erin".into()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("VIDEO#film".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        raw.item().unwrap().contains_key("ttl"),
+        "rentals carry a TTL attribute"
+    );
+    assert!(entitlement::from_store(None, snapshot.grant.as_ref(), end.minus(1)).is_some());
+    assert!(entitlement::from_store(None, snapshot.grant.as_ref(), end).is_none());
+
+    let purchase =
+        r#"{"event_id":"evt_p1","type":"purchase.succeeded","user_sub":"erin","video_id":"doc"}"#;
+    let refund =
+        r#"{"event_id":"evt_f1","type":"refund.succeeded","user_sub":"erin","video_id":"doc"}"#;
+    send(&f.router, signed(purchase)).await;
+    assert_eq!(send(&f.router, signed(refund)).await.1["status"], "applied");
+    let doc = f
+        .store
+        .snapshot(&user, &VideoId::parse("doc").unwrap(), Consistency::Strong)
+        .await
+        .unwrap();
+    assert!(doc.grant.as_ref().unwrap().revoked_at.is_some());
+    assert!(entitlement::from_store(None, doc.grant.as_ref(), now()).is_none());
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn bad_webhooks_get_the_right_problem_and_write_nothing() {
+    let f = fixture().await;
+    let good =
+        r#"{"event_id":"evt_x","type":"purchase.succeeded","user_sub":"frank","video_id":"demo"}"#;
+    let stale = webhook::sign(SECRET.as_bytes(), now().get() - 301, good.as_bytes());
+    let wrong = webhook::sign(b"not-the-secret", now().get(), good.as_bytes());
+    let huge = format!(r#"{{"event_id":"e","pad":"{}"}}"#, "x".repeat(1024 * 1024));
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        (
+            signed("{not json"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            webhook_request(
+                good,
+                Some(webhook::sign(
+                    SECRET.as_bytes(),
+                    now().get(),
+                    good.as_bytes(),
+                )),
+                "text/plain",
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            signed(&huge),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+        ),
+        (
+            webhook_request(good, None, "application/json"),
+            StatusCode::UNAUTHORIZED,
+            "signature_missing",
+        ),
+        (
+            webhook_request(good, Some("t=abc,v1=zz".into()), "application/json"),
+            StatusCode::UNAUTHORIZED,
+            "signature_malformed",
+        ),
+        (
+            webhook_request(good, Some(stale), "application/json"),
+            StatusCode::UNAUTHORIZED,
+            "signature_expired",
+        ),
+        (
+            webhook_request(good, Some(wrong), "application/json"),
+            StatusCode::UNAUTHORIZED,
+            "signature_invalid",
+        ),
+        (
+            signed(r#"{"event_id":"e1","type":"gift.succeeded","user_sub":"frank"}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            signed(
+                r#"{"event_id":"e2","type":"purchase.succeeded","user_sub":"frank","video_id":"*"}"#,
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+        (
+            signed(
+                r#"{"event_id":"e3","type":"purchase.succeeded","user_sub":"fr#ank","video_id":"demo"}"#,
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+        ),
+    ];
+    for (request, status, reason) in cases {
+        let (got, body, content_type) = send(&f.router, request).await;
+        assert_eq!(
+            (got, body["reason"].as_str()),
+            (status, Some(reason)),
+            "{body}"
+        );
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(body["type"], format!("urn:reelgate:problem:{reason}"));
+    }
+    assert_eq!(
+        item_count(&f.store).await,
+        0,
+        "no rejected delivery wrote anything"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn entitled_callers_get_a_five_minute_signed_url_and_others_are_refused() {
+    let f = fixture().await;
+    let body =
+        r#"{"event_id":"evt_s","type":"purchase.succeeded","user_sub":"gina","video_id":"demo"}"#;
+    send(&f.router, signed(body)).await;
+    let t = now().get();
+    let (status, json, _) = send(
+        &f.router,
+        get(
+            "/api/videos/demo/signed-url?path=master.m3u8",
+            &tokens::access_token("gina", t, json!({})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let url = json["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://d111111abcdef8.cloudfront.net/videos/demo/master.m3u8?Expires=")
+    );
+    assert_eq!(json["expires_at"].as_u64().unwrap(), t + 300);
+    let keys = PublicKeySet::new().with(
+        KeyPairId::parse("K2APITEST").unwrap(),
+        SigningKey::from_pem(SIGNING_KEY).unwrap().public_key(),
+    );
+    let request = validator::Request {
+        url,
+        cookie_header: None,
+        client_ip: None,
+        now: EpochSeconds::new(t + 299),
+    };
+    assert!(validator::validate(&request, &keys).is_ok());
+
+    let (status, json, _) = send(
+        &f.router,
+        get(
+            "/api/videos/demo/signed-url",
+            &tokens::access_token("harry", t, json!({})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (StatusCode::FORBIDDEN, Some("not_entitled"))
+    );
+    let (status, json, _) = send(
+        &f.router,
+        get(
+            "/api/videos/demo/signed-url?path=../../secret",
+            &tokens::access_token("gina", t, json!({})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_path"))
+    );
+    let (status, json, _) = send(&f.router, get("/api/videos/demo/signed-url", "garbage")).await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token_malformed"))
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn the_admin_service_manages_plans_and_grants_for_admins_only() {
+    let f = fixture().await;
+    let t = now().get();
+    let admin = tokens::access_token("ops", t, json!({"cognito:groups": ["admin"]}));
+    let viewer = tokens::access_token("ivy", t, json!({}));
+    let put = |path: &str, token: &str, body: &str| {
+        Request::put(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let (status, json, _) = send(
+        &f.router,
+        put(
+            "/api/admin/users/ivy/plan",
+            &viewer,
+            &format!(r#"{{"premium_until":{}}}"#, t + 3600),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (status, _, _) = send(
+        &f.router,
+        put(
+            "/api/admin/users/ivy/plan",
+            &admin,
+            &format!(r#"{{"premium_until":{}}}"#, t + 3600),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(
+        &f.router,
+        put("/api/admin/users/ivy/videos/bonus", &admin, "{}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, me, _) = send(&f.router, get("/api/me/entitlements", &viewer)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["premium"], true);
+    assert_eq!(me["grants"][0]["video_id"], "bonus");
+    assert_eq!(me["grants"][0]["source"], "admin");
+    let delete = |path: &str| {
+        Request::delete(path)
+            .header("authorization", format!("Bearer {admin}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&f.router, delete("/api/admin/users/ivy/videos/bonus"))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        send(&f.router, delete("/api/admin/users/ivy/videos/bonus"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&f.router, delete("/api/admin/users/ivy/plan")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, me, _) = send(&f.router, get("/api/admin/users/ivy", &admin)).await;
+    assert_eq!(
+        (
+            me["premium"].as_bool(),
+            me["grants"].as_array().map(Vec::len)
+        ),
+        (Some(false), Some(0))
+    );
+    let (status, json, _) = send(&f.router, get("/api/admin/users/bad%23sub", &admin)).await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_user"))
+    );
+}
