@@ -16,6 +16,9 @@ use reelgate_shared::jwt::{Claims, Jwks, RefetchGate, TokenError, Verifier, Veri
 
 use crate::problem::Problem;
 
+/// The HTTP client JWKS fetches use (re-exported so hosts need no reqwest).
+pub type HttpClient = reqwest::Client;
+
 /// Where a JWKS comes from: HTTP in AWS; the local stack hands its own over.
 #[derive(Clone)]
 pub enum JwksSource {
