@@ -5,6 +5,7 @@
 //! URL or cookies would be refused.
 
 mod commands;
+mod dev;
 mod error;
 
 use std::process::ExitCode;
@@ -27,6 +28,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole system locally: CloudFront emulator, edge, API, identity provider, demo player.
+    #[command(
+        after_help = "Then open http://127.0.0.1:8080/ and sign in as alice, bob or carol (password demo-password)."
+    )]
+    Dev(dev::DevArgs),
     /// Create CloudFront key pairs.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -41,6 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Dev(args) => dev::run(args),
         Command::Keys(command) => keys::run(command),
         Command::Sign(command) => sign::run(command),
         Command::Verify(command) => verify::run(command),

@@ -23,14 +23,25 @@ const SIGNING_KEY: &str = include_str!("../../shared/tests/keys/p256.pkcs8.pem")
 
 fn pool(endpoint: &str) -> Value {
     let script = repo_root().join("tests/py/moto_cognito.py");
-    let out = run_with_stdin(&python(), &[script.to_str().unwrap(), endpoint], &repo_root(), "");
+    let out = run_with_stdin(
+        &python(),
+        &[script.to_str().unwrap(), endpoint],
+        &repo_root(),
+        "",
+    );
     serde_json::from_str(&out).unwrap()
 }
 
 fn app(pool: &Value, allow_test_keys: bool) -> axum::Router {
-    let mut verifier = VerifierConfig::new(pool["issuer"].as_str().unwrap(), vec![pool["client_id"].as_str().unwrap().to_owned()]);
+    let mut verifier = VerifierConfig::new(
+        pool["issuer"].as_str().unwrap(),
+        vec![pool["client_id"].as_str().unwrap().to_owned()],
+    );
     verifier.allow_public_test_keys = allow_test_keys;
-    let source = JwksSource::Http { url: pool["jwks_url"].as_str().unwrap().to_owned(), client: reqwest_client() };
+    let source = JwksSource::Http {
+        url: pool["jwks_url"].as_str().unwrap().to_owned(),
+        client: reqwest_client(),
+    };
     let env = |name: &str| match name {
         "REELGATE_ISSUER" => pool["issuer"].as_str().map(str::to_owned),
         "REELGATE_CLIENT_IDS" => pool["client_id"].as_str().map(str::to_owned),
@@ -58,7 +69,10 @@ fn reqwest_client() -> reelgate_api::auth::HttpClient {
 }
 
 async fn call(router: &axum::Router, path: &str, token: &str) -> (StatusCode, Value) {
-    let request = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let request = Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -79,10 +93,16 @@ async fn moto_issued_access_tokens_authenticate_and_carry_groups() {
     let (status, _) = call(&router, "/api/admin/users/someone", bob).await;
     assert_eq!(status, StatusCode::OK, "bob is in moto's admin group");
     let (status, body) = call(&router, "/api/admin/users/someone", carol).await;
-    assert_eq!((status, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
     let id_token = pool["tokens"]["carol"]["id"].as_str().unwrap();
     let (status, body) = call(&router, "/api/me/entitlements", id_token).await;
-    assert_eq!((status, body["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("wrong_token_use")));
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("wrong_token_use"))
+    );
 }
 
 #[tokio::test]
@@ -93,5 +113,8 @@ async fn a_production_configuration_refuses_moto_s_published_key() {
     let router = app(&pool, false);
     let carol = pool["tokens"]["carol"]["access"].as_str().unwrap();
     let (status, body) = call(&router, "/api/me/entitlements", carol).await;
-    assert_eq!((status, body["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("test_key_refused")));
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("test_key_refused"))
+    );
 }

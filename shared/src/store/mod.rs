@@ -104,3 +104,55 @@ pub trait EntitlementStore: Send + Sync {
         video: &VideoId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
+
+/// A shared store is a store: hosts hand one `Arc` to the API router, the
+/// edge host and the identity provider.
+impl<T: EntitlementStore> EntitlementStore for std::sync::Arc<T> {
+    fn snapshot(
+        &self,
+        user: &UserSub,
+        video: &VideoId,
+        consistency: Consistency,
+    ) -> impl Future<Output = Result<Snapshot, StoreError>> + Send {
+        (**self).snapshot(user, video, consistency)
+    }
+
+    fn entitlements(
+        &self,
+        user: &UserSub,
+    ) -> impl Future<Output = Result<UserEntitlements, StoreError>> + Send {
+        (**self).entitlements(user)
+    }
+
+    fn apply_payment(
+        &self,
+        event: &PaymentEvent,
+        now: EpochSeconds,
+    ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send {
+        (**self).apply_payment(event, now)
+    }
+
+    fn put_plan(
+        &self,
+        user: &UserSub,
+        plan: Option<Plan>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_plan(user, plan)
+    }
+
+    fn put_grant(
+        &self,
+        user: &UserSub,
+        grant: Grant,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_grant(user, grant)
+    }
+
+    fn delete_grant(
+        &self,
+        user: &UserSub,
+        video: &VideoId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).delete_grant(user, video)
+    }
+}

@@ -1,0 +1,240 @@
+//! A development identity provider that speaks the slice of Cognito's JSON
+//! protocol a viewer app uses: `InitiateAuth` with `USER_PASSWORD_AUTH` and
+//! `REFRESH_TOKEN_AUTH`, plus the user pool's JWKS. Tokens are real RS256
+//! JWTs shaped like Cognito's, carrying the entitlement claims the
+//! pre-token-generation trigger would add, so the edge and the API verify
+//! them exactly as they verify production tokens.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reelgate_shared::EpochSeconds;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::users::DemoUser;
+
+/// Cognito's error shape: `{"__type": "...", "message": "..."}` with HTTP 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdpError {
+    #[error("NotAuthorizedException: {0}")]
+    NotAuthorized(&'static str),
+    #[error("ResourceNotFoundException: User pool client does not exist.")]
+    UnknownClient,
+    #[error("InvalidParameterException: {0}")]
+    InvalidParameter(&'static str),
+    #[error("UnknownOperationException: only InitiateAuth is implemented")]
+    UnknownOperation,
+    #[error("InternalErrorException: {0}")]
+    Internal(String),
+}
+
+impl IdpError {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::NotAuthorized(_) => "NotAuthorizedException",
+            Self::UnknownClient => "ResourceNotFoundException",
+            Self::InvalidParameter(_) => "InvalidParameterException",
+            Self::UnknownOperation => "UnknownOperationException",
+            Self::Internal(_) => "InternalErrorException",
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let message = self.to_string();
+        let message = message
+            .split_once(": ")
+            .map_or(message.as_str(), |(_, m)| m);
+        json!({ "__type": self.type_name(), "message": message })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InitiateAuthRequest {
+    pub auth_flow: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub auth_parameters: HashMap<String, String>,
+}
+
+/// Tokens as Cognito returns them in `AuthenticationResult`.
+pub struct Tokens {
+    pub access: String,
+    pub id: String,
+    pub refresh: Option<String>,
+    pub expires_in: u64,
+}
+
+impl Tokens {
+    pub fn to_response(&self) -> Value {
+        let mut result = json!({
+            "AccessToken": self.access,
+            "IdToken": self.id,
+            "ExpiresIn": self.expires_in,
+            "TokenType": "Bearer",
+        });
+        if let Some(refresh) = &self.refresh {
+            result["RefreshToken"] = json!(refresh);
+        }
+        json!({ "AuthenticationResult": result, "ChallengeParameters": {} })
+    }
+}
+
+/// Signs `header.payload` with RS256; supplied by the host so this module
+/// holds no key material itself.
+pub type Rs256Signer = Box<dyn Fn(&[u8]) -> Result<Vec<u8>, String> + Send + Sync>;
+
+pub struct DevIdp {
+    pub issuer: String,
+    pub client_id: String,
+    pub kid: String,
+    pub token_ttl_seconds: u64,
+    users: Vec<DemoUser>,
+    signer: Rs256Signer,
+    refresh_tokens: Mutex<HashMap<String, String>>,
+}
+
+impl DevIdp {
+    pub fn new(
+        issuer: String,
+        client_id: String,
+        kid: String,
+        users: Vec<DemoUser>,
+        signer: Rs256Signer,
+    ) -> Self {
+        Self {
+            issuer,
+            client_id,
+            kid,
+            token_ttl_seconds: 3600,
+            users,
+            signer,
+            refresh_tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Authenticates and returns the user the tokens are for; `extra_claims`
+    /// is then what the pre-token trigger adds for that user.
+    pub fn authenticate(
+        &self,
+        request: &InitiateAuthRequest,
+    ) -> Result<(DemoUser, bool), IdpError> {
+        if request.client_id != self.client_id {
+            return Err(IdpError::UnknownClient);
+        }
+        let param = |name| request.auth_parameters.get(name).map(String::as_str);
+        match request.auth_flow.as_str() {
+            "USER_PASSWORD_AUTH" => {
+                let (Some(username), Some(password)) = (param("USERNAME"), param("PASSWORD"))
+                else {
+                    return Err(IdpError::InvalidParameter(
+                        "Missing required parameter USERNAME or PASSWORD",
+                    ));
+                };
+                let user = self
+                    .users
+                    .iter()
+                    .find(|u| u.username == username && u.password == password)
+                    .ok_or(IdpError::NotAuthorized("Incorrect username or password."))?;
+                Ok((user.clone(), true))
+            }
+            "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
+                let token = param("REFRESH_TOKEN").ok_or(IdpError::InvalidParameter(
+                    "Missing required parameter REFRESH_TOKEN",
+                ))?;
+                let username = self
+                    .refresh_tokens
+                    .lock()
+                    .map_err(|_| IdpError::Internal("refresh token table poisoned".into()))?
+                    .get(token)
+                    .cloned()
+                    .ok_or(IdpError::NotAuthorized("Invalid Refresh Token"))?;
+                let user = self
+                    .users
+                    .iter()
+                    .find(|u| u.username == username)
+                    .ok_or(IdpError::NotAuthorized("Invalid Refresh Token"))?;
+                Ok((user.clone(), false))
+            }
+            _ => Err(IdpError::InvalidParameter(
+                "AuthFlow must be USER_PASSWORD_AUTH or REFRESH_TOKEN_AUTH",
+            )),
+        }
+    }
+
+    /// Mints the token pair (and a refresh token on password sign-in).
+    pub fn issue(
+        &self,
+        user: &DemoUser,
+        with_refresh: bool,
+        extra_access_claims: Map<String, Value>,
+        now: EpochSeconds,
+    ) -> Result<Tokens, IdpError> {
+        let exp = now.plus(self.token_ttl_seconds).get();
+        let jti = random_token(16)?;
+        let mut access = json!({
+            "sub": user.sub.as_str(),
+            "cognito:groups": user.groups,
+            "iss": self.issuer,
+            "version": 2,
+            "client_id": self.client_id,
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "auth_time": now.get(),
+            "iat": now.get(),
+            "exp": exp,
+            "jti": jti,
+            "username": user.username,
+        });
+        if let Value::Object(map) = &mut access {
+            map.extend(extra_access_claims);
+        }
+        let id = json!({
+            "sub": user.sub.as_str(),
+            "cognito:groups": user.groups,
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "token_use": "id",
+            "auth_time": now.get(),
+            "iat": now.get(),
+            "exp": exp,
+            "cognito:username": user.username,
+        });
+        let refresh = if with_refresh {
+            let token = random_token(48)?;
+            self.refresh_tokens
+                .lock()
+                .map_err(|_| IdpError::Internal("refresh token table poisoned".into()))?
+                .insert(token.clone(), user.username.clone());
+            Some(token)
+        } else {
+            None
+        };
+        Ok(Tokens {
+            access: self.sign(&access)?,
+            id: self.sign(&id)?,
+            refresh,
+            expires_in: self.token_ttl_seconds,
+        })
+    }
+
+    fn sign(&self, claims: &Value) -> Result<String, IdpError> {
+        let header = json!({ "kid": self.kid, "alg": "RS256" });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = (self.signer)(input.as_bytes()).map_err(IdpError::Internal)?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+}
+
+fn random_token(bytes: usize) -> Result<String, IdpError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| IdpError::Internal(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
+}

@@ -1,0 +1,46 @@
+//! The demo player, embedded in the binary so `reelgate dev` needs no build
+//! step and no files beside it. hls.js is a pinned copy from npm
+//! (`web/vendor`, with its license).
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+fn asset(body: &'static [u8], content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+pub async fn index() -> Response {
+    asset(
+        include_bytes!("../../../web/index.html"),
+        "text/html; charset=utf-8",
+    )
+}
+
+pub async fn app_js() -> Response {
+    asset(
+        include_bytes!("../../../web/app.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+pub async fn app_css() -> Response {
+    asset(
+        include_bytes!("../../../web/app.css"),
+        "text/css; charset=utf-8",
+    )
+}
+
+pub async fn hls() -> Response {
+    asset(
+        include_bytes!("../../../web/vendor/hls.min.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
