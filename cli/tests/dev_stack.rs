@@ -1,0 +1,277 @@
+//! `reelgate dev` end to end over HTTP, as a newcomer's browser would use it:
+//! sign-in for each demo user, session cookies, playlist and segments with
+//! and without valid cookies, a signed webhook purchase that lets carol
+//! watch, and 32 concurrent deliveries of one webhook applied once. Run
+//! against the in-memory store and against DynamoDB Local.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reelgate_tests::{dynamodb_local, free_port};
+use serde_json::{Value, json};
+
+struct Dev {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(extra: &[&str]) -> Dev {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reelgate"))
+        .args(["dev", "--port", &port.to_string()])
+        .args(extra)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("reelgate dev starts");
+    for _ in 0..300 {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("reelgate dev exited with {status}");
+        }
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Dev {
+                child,
+                base: format!("http://127.0.0.1:{port}"),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("reelgate dev did not listen within 30 s");
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(dev: &Dev, user: &str, password: &str) -> Result<(String, String), Value> {
+    let config: Value = client()
+        .get(format!("{}/dev/config", dev.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client()
+        .post(format!("{}/idp/", dev.base))
+        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": config["client_id"], "AuthParameters": {"USERNAME": user, "PASSWORD": password}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let ok = response.status().is_success();
+    let body: Value = response.json().await.unwrap();
+    if !ok {
+        return Err(body);
+    }
+    let result = &body["AuthenticationResult"];
+    Ok((
+        result["AccessToken"].as_str().unwrap().to_owned(),
+        result["RefreshToken"].as_str().unwrap().to_owned(),
+    ))
+}
+
+async fn refresh(dev: &Dev, refresh_token: &str) -> String {
+    let config: Value = client()
+        .get(format!("{}/dev/config", dev.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body: Value = client()
+        .post(format!("{}/idp/", dev.base))
+        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": config["client_id"], "AuthParameters": {"REFRESH_TOKEN": refresh_token}}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// GET /session/videos/{id}: status and the `Cookie` header the browser would send back.
+async fn session(dev: &Dev, token: &str, video: &str) -> (u16, String) {
+    let response = client()
+        .get(format!("{}/session/videos/{video}", dev.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect::<Vec<_>>()
+        .join("; ");
+    (status, cookie)
+}
+
+async fn fetch(dev: &Dev, path: &str, cookie: Option<&str>) -> (u16, Vec<u8>) {
+    let mut request = client().get(format!("{}{path}", dev.base));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    (
+        response.status().as_u16(),
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+async fn webhook(dev: &Dev, body: &str) -> (u16, Value) {
+    deliver(dev.base.clone(), body.to_owned()).await
+}
+
+/// One signed delivery, owning its inputs so many can run at once.
+async fn deliver(base: String, body: String) -> (u16, Value) {
+    let signature = reelgate_api::webhook::sign(
+        b"whsec_reelgate_local_dev",
+        reelgate_api::auth::now().get(),
+        body.as_bytes(),
+    );
+    let response = client()
+        .post(format!("{base}/api/webhooks/payments"))
+        .header("content-type", "application/json")
+        .header("reelgate-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn walk(dev: &Dev) {
+    // Sign-in for each demo user; a wrong password is Cognito's NotAuthorizedException.
+    let (alice, _) = sign_in(dev, "alice", "demo-password").await.unwrap();
+    let (bob, _) = sign_in(dev, "bob", "demo-password").await.unwrap();
+    let (carol, carol_refresh) = sign_in(dev, "carol", "demo-password").await.unwrap();
+    assert_eq!(
+        sign_in(dev, "bob", "wrong").await.unwrap_err()["__type"],
+        "NotAuthorizedException"
+    );
+
+    // bob owns demo: cookies, then the playlist and a segment through the CloudFront check.
+    let (status, cookie) = session(dev, &bob, "demo").await;
+    assert_eq!(status, 200);
+    let (status, playlist) = fetch(dev, "/videos/demo/master.m3u8", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(playlist).unwrap().starts_with("#EXTM3U"));
+    let (status, segment) = fetch(dev, "/videos/demo/seg-000.ts", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert_eq!(segment[0], 0x47, "an MPEG-TS sync byte");
+    // Without cookies, with a tampered signature, or for another title: CloudFront's 403.
+    assert_eq!(fetch(dev, "/videos/demo/seg-000.ts", None).await.0, 403);
+    let tampered = cookie.replacen("CloudFront-Signature=M", "CloudFront-Signature=N", 1);
+    assert_ne!(tampered, cookie);
+    assert_eq!(
+        fetch(dev, "/videos/demo/seg-000.ts", Some(&tampered))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        fetch(dev, "/videos/trailer/master.m3u8", Some(&cookie))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(session(dev, &bob, "trailer").await.0, 403);
+
+    // alice's premium plan opens every title.
+    let (status, alice_cookie) = session(dev, &alice, "trailer").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        fetch(dev, "/videos/trailer/seg-001.ts", Some(&alice_cookie))
+            .await
+            .0,
+        200
+    );
+
+    // carol holds nothing, buys demo with a signed webhook, refreshes her token, watches.
+    assert_eq!(session(dev, &carol, "demo").await.0, 403);
+    let me: Value = client()
+        .get(format!("{}/api/me/entitlements", dev.base))
+        .bearer_auth(&carol)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let carol_sub = me["user"].as_str().unwrap().to_owned();
+    let purchase = json!({"event_id": format!("evt_walk_{}", reelgate_api::auth::now().get()), "type": "purchase.succeeded", "user_sub": carol_sub, "video_id": "demo"}).to_string();
+    assert_eq!(
+        webhook(dev, &purchase).await,
+        (
+            200,
+            json!({"status": "applied", "event_id": serde_json::from_str::<Value>(&purchase).unwrap()["event_id"]})
+        )
+    );
+    let carol = refresh(dev, &carol_refresh).await;
+    let (status, carol_cookie) = session(dev, &carol, "demo").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        fetch(dev, "/videos/demo/seg-002.ts", Some(&carol_cookie))
+            .await
+            .0,
+        200
+    );
+
+    // 32 concurrent deliveries of one webhook: applied exactly once.
+    let rental = json!({"event_id": format!("evt_burst_{}", reelgate_api::auth::now().get()), "type": "rental.succeeded", "user_sub": carol_sub, "video_id": "trailer", "rental_hours": 2}).to_string();
+    let handles: Vec<_> = (0..32)
+        .map(|_| tokio::spawn(deliver(dev.base.clone(), rental.clone())))
+        .collect();
+    let mut results = Vec::new();
+    for handle in handles {
+        results.push(handle.await.unwrap());
+    }
+    let applied = results
+        .iter()
+        .filter(|(s, b)| *s == 200 && b["status"] == "applied")
+        .count();
+    let duplicate = results
+        .iter()
+        .filter(|(s, b)| *s == 200 && b["status"] == "duplicate")
+        .count();
+    assert_eq!((applied, duplicate), (1, 31), "{results:?}");
+}
+
+#[tokio::test]
+async fn the_contract_walk_on_the_in_memory_store() {
+    let dev = start(&[]);
+    walk(&dev).await;
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn the_contract_walk_on_dynamodb_local() {
+    let dynamodb = dynamodb_local();
+    let dev = start(&["--dynamodb-endpoint", &dynamodb.endpoint()]);
+    walk(&dev).await;
+}
