@@ -9,7 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-import { freePort, root } from "./helpers.mjs";
+import { freePort, reelgateBin, root } from "./helpers.mjs";
 
 const CHROMIUM = process.env.REELGATE_CHROMIUM ?? "/usr/bin/chromium";
 let dev;
@@ -32,7 +32,7 @@ async function waitForServer(url, child) {
 before(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  dev = spawn(join(root, "target/debug/reelgate"), ["dev", "--port", String(port)], { cwd: root, stdio: "ignore" });
+  dev = spawn(reelgateBin, ["dev", "--port", String(port)], { cwd: root, stdio: "ignore" });
   await waitForServer(`${base}/dev/config`, dev);
   browser = await chromium.launch({
     executablePath: CHROMIUM,

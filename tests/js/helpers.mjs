@@ -8,6 +8,9 @@ import * as net from "node:net";
 import { join, resolve } from "node:path";
 
 export const root = resolve(new URL("../..", import.meta.url).pathname);
+/// Where cargo put the binaries (CARGO_TARGET_DIR when set, as cargo does).
+export const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, "target");
+export const reelgateBin = join(targetDir, "debug/reelgate");
 export const bundleDir = join(root, "dist/edge-auth");
 export const ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
 export const CLIENT = "testclient";
@@ -95,7 +98,7 @@ export function verifyCookies(url, cookie, { now, clientIp } = {}) {
   const args = ["verify", "cookies", "--public-key", signingPublicPem, "--key-pair-id", "K2EDGETEST", "--url", url, "--cookie", cookie];
   if (now) args.push("--now", String(now));
   if (clientIp) args.push("--client-ip", clientIp);
-  const out = spawnSync(join(root, "target/debug/reelgate"), args, { encoding: "utf8" });
+  const out = spawnSync(reelgateBin, args, { encoding: "utf8" });
   if (out.status === 2 || out.error) throw new Error(`reelgate verify failed: ${out.stderr ?? out.error}`);
   return out.stdout.trim();
 }
