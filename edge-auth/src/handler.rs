@@ -70,7 +70,7 @@ pub struct Edge<C> {
     jwks_gate: RefetchGate,
     tokens: ExpiringCache<String, Claims>,
     entitlements: ExpiringCache<(UserSub, VideoId), Option<Entitled>>,
-    cookies: ExpiringCache<(VideoId, EpochSeconds, Option<Ipv4Addr>), SignedCookies>,
+    cookies: ExpiringCache<(String, VideoId, EpochSeconds, Option<Ipv4Addr>), SignedCookies>,
 }
 
 /// Why a request ends in an error response: the status, the stable reason,
@@ -276,15 +276,19 @@ impl<C: Crypto> Edge<C> {
         } else {
             None
         };
+        let base = match &self.config.resource_base {
+            Some(base) => base.clone(),
+            None => format!("https://{}", host(request)?),
+        };
         let expires_at = self.cookie_expiry(now, entitled);
-        let key = (video.clone(), expires_at, client_ip);
+        let key = (base.clone(), video.clone(), expires_at, client_ip);
         let cookies = match self.cookies.get(&key, now) {
             Some(cookies) => {
                 decision.cookie_cache_hit = true;
                 cookies
             }
             None => {
-                let mut policy = Policy::custom(self.config.video_resource(video), expires_at)
+                let mut policy = Policy::custom(self.config.video_resource(&base, video), expires_at)
                     .map_err(|_| Refusal::new(503, "policy_invalid"))?;
                 if let Some(ip) = client_ip {
                     let host =
@@ -459,6 +463,19 @@ fn bearer(request: &Request) -> Result<&str, Refusal> {
         return Err(Refusal::new(401, "token_malformed"));
     }
     Ok(token.trim())
+}
+
+/// The viewer's `Host`, when policies are named after it: only hostname
+/// characters and a port, so it cannot inject into a policy `Resource`.
+fn host(request: &Request) -> Result<&str, Refusal> {
+    request
+        .header("host")
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
+        })
+        .ok_or(Refusal::new(400, "invalid_host"))
 }
 
 fn no_store(response: &mut Response) {

@@ -153,6 +153,18 @@ describe("statuses of the edge protocol", () => {
     assert.match(cookiesOf(get)[0], /SameSite=None/);
   });
 
+  test("without resource_base, policies name the viewer's Host (stacks that learn their domain later)", async () => {
+    const cfg = config();
+    delete cfg.resource_base;
+    const handler = await bundle(cfg);
+    const response = await handler(event({ headers: { Host: "media.example.com", ...bearer(token(owns("demo"))) } }));
+    assert.equal(response.status, "200");
+    assert.equal(verifyCookies("https://media.example.com/videos/demo/a.ts", cookieHeader(response)), "valid");
+    assert.equal(verifyCookies(`${BASE}/videos/demo/a.ts`, cookieHeader(response)), "ResourceMismatch");
+    const hostile = await handler(event({ headers: { Host: "evil.example/*", ...bearer(token(owns("demo"))) } }));
+    assert.deepEqual([hostile.status, json(hostile).error], ["400", "invalid_host"]);
+  });
+
   test("a malformed event is 400, never a crash", async () => {
     const handler = await bundle();
     assert.equal((await handler({})).status, "400");

@@ -229,7 +229,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, CliError> {
             "REELGATE_ISSUER" => edge_config.verifier.issuer.clone(),
             "REELGATE_CLIENT_IDS" => client_id.clone(),
             "REELGATE_KEY_PAIR_ID" => edge_config.signing.key_pair_id.to_string(),
-            "REELGATE_RESOURCE_BASE" => edge_config.resource_base.clone(),
+            "REELGATE_RESOURCE_BASE" => edge_config.resource_base.clone()?,
             "REELGATE_TABLE" => args.table.clone(),
             "REELGATE_WEBHOOK_SECRET" => WEBHOOK_SECRET.into(),
             "REELGATE_SIGNING_KEY_PEM" => signing_pem.clone(),
@@ -283,7 +283,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, CliError> {
         idp,
         cloudfront_keys: PublicKeySet::new()
             .with(edge_config.signing.key_pair_id.clone(), cloudfront_key),
-        resource_base: edge_config.resource_base.clone(),
+        resource_base: edge_config.resource_base.clone().ok_or_else(|| CliError::Other("the dev edge config names its resource_base".into()))?,
         media: media.clone(),
         titles,
         api_base: format!("http://127.0.0.1:{port}"),

@@ -86,7 +86,10 @@ pub struct EdgeConfig {
     pub premium_groups: Vec<String>,
     pub signing: SigningConfig,
     pub cookie: CookieConfig,
-    pub resource_base: String,
+    /// `scheme://host` that policies name. `None`: the viewer's `Host`
+    /// (served over https), for stacks whose distribution domain is only known
+    /// after the edge function is published (see infra/).
+    pub resource_base: Option<String>,
     pub video_path_prefix: String,
     pub table: TableConfig,
     pub cors_origins: Vec<String>,
@@ -147,7 +150,8 @@ struct Raw {
     signing: RawSigning,
     #[serde(default)]
     cookie: RawCookie,
-    resource_base: String,
+    #[serde(default)]
+    resource_base: Option<String>,
     #[serde(default)]
     video_path_prefix: Option<String>,
     table: RawTable,
@@ -279,7 +283,9 @@ impl EdgeConfig {
             .unwrap_or_else(|| vec!["premium".to_owned()]);
         let signing = Self::signing(raw.signing)?;
         let cookie = Self::cookie(raw.cookie)?;
-        check_url("resource_base", &raw.resource_base, false)?;
+        if let Some(base) = &raw.resource_base {
+            check_url("resource_base", base, false)?;
+        }
         let video_path_prefix = raw
             .video_path_prefix
             .unwrap_or_else(|| "/videos/".to_owned());
@@ -445,9 +451,10 @@ impl EdgeConfig {
         format!("{}{video}/", self.video_path_prefix)
     }
 
-    /// The policy `Resource` covering every object of one title.
-    pub fn video_resource(&self, video: &VideoId) -> String {
-        format!("{}{}*", self.resource_base, self.video_path(video))
+    /// The policy `Resource` covering every object of one title, under
+    /// `base` (`scheme://host`).
+    pub fn video_resource(&self, base: &str, video: &VideoId) -> String {
+        format!("{base}{}*", self.video_path(video))
     }
 }
 
