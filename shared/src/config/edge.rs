@@ -489,7 +489,7 @@ mod tests {
         assert_eq!(config.cookie.refresh_after_seconds(), 240);
         let demo = VideoId::parse("demo").unwrap();
         assert_eq!(
-            config.video_resource(&demo),
+            config.video_resource(config.resource_base.as_deref().unwrap(), &demo),
             "https://d111111abcdef8.cloudfront.net/videos/demo/*"
         );
         assert!(
