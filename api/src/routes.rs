@@ -330,10 +330,14 @@ async fn signed_url<S: EntitlementStore>(
     if let Some(until) = entitled.until {
         expires_at = expires_at.min(until);
     }
-    let title = format!(
-        "{}{}{video}/",
-        app.config.resource_base, app.config.video_path_prefix
-    );
+    let base = app.config.resource_base.as_deref().ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "signed_urls_unconfigured",
+            "REELGATE_RESOURCE_BASE is not set yet",
+        )
+    })?;
+    let title = format!("{base}{}{video}/", app.config.video_path_prefix);
     let url = format!("{title}{path}");
     let policy = match app.config.url_policy {
         UrlPolicy::Canned => Policy::canned(url.clone(), expires_at),

@@ -47,7 +47,10 @@ pub struct ApiConfig {
     pub hash: PolicyHash,
     pub signed_url_ttl_seconds: u64,
     pub url_policy: UrlPolicy,
-    pub resource_base: String,
+    /// The viewer-facing `https://host` signed URLs name. Optional because a
+    /// stack learns its distribution's domain only after creating it; until
+    /// it is set, the signed-URL route answers 503 `signed_urls_unconfigured`.
+    pub resource_base: Option<String>,
     pub video_path_prefix: String,
     pub premium_groups: Vec<String>,
     pub admin_group: String,
@@ -170,14 +173,11 @@ impl ApiConfig {
                 ));
             }
         };
-        let resource_base = required("REELGATE_RESOURCE_BASE")?;
-        if !(resource_base.starts_with("https://") || resource_base.starts_with("http://127.0.0.1"))
-            || resource_base.ends_with('/')
+        let resource_base = env("REELGATE_RESOURCE_BASE").filter(|v| !v.is_empty());
+        if let Some(base) = &resource_base
+            && (!(base.starts_with("https://") || base.starts_with("http://127.0.0.1")) || base.ends_with('/'))
         {
-            return Err(err(
-                "REELGATE_RESOURCE_BASE",
-                "must be https://host with no trailing slash",
-            ));
+            return Err(err("REELGATE_RESOURCE_BASE", "must be https://host with no trailing slash"));
         }
         let table = required("REELGATE_TABLE")?;
         let premium_groups = match env("REELGATE_PREMIUM_GROUPS") {
