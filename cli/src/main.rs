@@ -7,6 +7,7 @@
 mod commands;
 mod dev;
 mod error;
+mod logs;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,8 @@ enum Command {
     /// Create CloudFront key pairs.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Read the edge's logs from every region they land in, with a per-region summary.
+    Logs(logs::LogsArgs),
     /// Sign URLs or cookies the way CloudFront expects.
     #[command(subcommand)]
     Sign(sign::SignCommand),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Dev(args) => dev::run(args),
         Command::Keys(command) => keys::run(command),
+        Command::Logs(args) => logs::run(args),
         Command::Sign(command) => sign::run(command),
         Command::Verify(command) => verify::run(command),
     };

@@ -288,8 +288,9 @@ impl<C: Crypto> Edge<C> {
                 cookies
             }
             None => {
-                let mut policy = Policy::custom(self.config.video_resource(&base, video), expires_at)
-                    .map_err(|_| Refusal::new(503, "policy_invalid"))?;
+                let mut policy =
+                    Policy::custom(self.config.video_resource(&base, video), expires_at)
+                        .map_err(|_| Refusal::new(503, "policy_invalid"))?;
                 if let Some(ip) = client_ip {
                     let host =
                         Ipv4Cidr::new(ip, 32).map_err(|_| Refusal::new(503, "policy_invalid"))?;
@@ -473,7 +474,8 @@ fn host(request: &Request) -> Result<&str, Refusal> {
         .filter(|h| {
             !h.is_empty()
                 && h.len() <= 253
-                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
         })
         .ok_or(Refusal::new(400, "invalid_host"))
 }

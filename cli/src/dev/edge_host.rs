@@ -22,7 +22,7 @@ use super::store::DevStore;
 
 pub enum EdgeHost {
     Native {
-        edge: Mutex<Edge<NativeCrypto>>,
+        edge: Box<Mutex<Edge<NativeCrypto>>>,
         jwks: String,
     },
     /// `_node` is held so the child is killed when the host is dropped.
@@ -53,7 +53,7 @@ createServer(async (req, res) => {
 impl EdgeHost {
     pub fn native(edge: Edge<NativeCrypto>, jwks: String) -> Self {
         Self::Native {
-            edge: Mutex::new(edge),
+            edge: Box::new(Mutex::new(edge)),
             jwks,
         }
     }

@@ -283,7 +283,10 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, CliError> {
         idp,
         cloudfront_keys: PublicKeySet::new()
             .with(edge_config.signing.key_pair_id.clone(), cloudfront_key),
-        resource_base: edge_config.resource_base.clone().ok_or_else(|| CliError::Other("the dev edge config names its resource_base".into()))?,
+        resource_base: edge_config
+            .resource_base
+            .clone()
+            .ok_or_else(|| CliError::Other("the dev edge config names its resource_base".into()))?,
         media: media.clone(),
         titles,
         api_base: format!("http://127.0.0.1:{port}"),

@@ -175,9 +175,13 @@ impl ApiConfig {
         };
         let resource_base = env("REELGATE_RESOURCE_BASE").filter(|v| !v.is_empty());
         if let Some(base) = &resource_base
-            && (!(base.starts_with("https://") || base.starts_with("http://127.0.0.1")) || base.ends_with('/'))
+            && (!(base.starts_with("https://") || base.starts_with("http://127.0.0.1"))
+                || base.ends_with('/'))
         {
-            return Err(err("REELGATE_RESOURCE_BASE", "must be https://host with no trailing slash"));
+            return Err(err(
+                "REELGATE_RESOURCE_BASE",
+                "must be https://host with no trailing slash",
+            ));
         }
         let table = required("REELGATE_TABLE")?;
         let premium_groups = match env("REELGATE_PREMIUM_GROUPS") {
