@@ -28,7 +28,7 @@ async fn client(endpoint: &str, region: &str) -> aws_sdk_cloudwatchlogs::Client 
 fn line(decision: &str, reason: &str, status: u16, video: &str, latency: u64) -> String {
     let body = json!({
         "msg": "session", "request_id": format!("req-{latency}"), "region": "x", "decision": decision, "reason": reason,
-        "status": status, "video": video, "user": "u1", "latency_us": latency, "token_cache_hit": latency % 2 == 0,
+        "status": status, "video": video, "user": "u1", "latency_us": latency, "token_cache_hit": latency.is_multiple_of(2),
         "cookie_cache_hit": false, "authorization": "Bearer eyJSECRET.TOKEN.VALUE",
     });
     format!("2026-11-25T03:00:00.000Z\tabc-123\tINFO\t{body}")
