@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{keys, sign, verify};
+use commands::{capacity, keys, sign, verify};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +37,8 @@ enum Command {
     /// Create CloudFront key pairs.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Print the capacity and cost model (docs/capacity.md) for a number of concurrent viewers.
+    Capacity(capacity::CapacityArgs),
     /// Read the edge's logs from every region they land in, with a per-region summary.
     Logs(logs::LogsArgs),
     /// Sign URLs or cookies the way CloudFront expects.
@@ -50,6 +52,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Capacity(args) => capacity::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Keys(command) => keys::run(command),
         Command::Logs(args) => logs::run(args),

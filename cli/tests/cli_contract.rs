@@ -348,3 +348,20 @@ fn bad_input_is_refused_on_stderr_with_exit_2_and_no_key_material() {
         );
     }
 }
+
+#[test]
+fn the_capacity_model_matches_docs_capacity_md() {
+    let out = reelgate(&["capacity", "--viewers", "100000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "viewers 100000: edge 453.7/s, CloudFront 17120/s, DynamoDB reads 22.69/s"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        reelgate(&["capacity", "--viewers", "0"]).status.code(),
+        Some(2)
+    );
+}

@@ -60,24 +60,50 @@ async fn main() {
     }));
 
     let mut counter = 0u64;
-    let (mut raw_webhook, mut ours_webhook, mut raw_trigger, mut ours_trigger) = (vec![], vec![], vec![], vec![]);
+    let (mut raw_webhook, mut ours_webhook, mut raw_trigger, mut ours_trigger) =
+        (vec![], vec![], vec![], vec![]);
     for _ in 0..ROUNDS {
         // Raw: what apply_payment does for a first purchase — a strong read, then one transaction.
         let start = Instant::now();
         for _ in 0..PER_ROUND {
             counter += 1;
             let user = format!("USER#raw{counter}");
-            client.get_item().table_name("reelgate").key("PK", s(&user)).key("SK", s("VIDEO#demo")).consistent_read(true).send().await.unwrap();
-            let event = Put::builder().table_name("reelgate").item("PK", s(&format!("EVENT#raw{counter}"))).item("SK", s("EVENT"))
-                .item("type", s("purchase.succeeded")).item("received_at", n(1)).item("ttl", n(2))
-                .condition_expression("attribute_not_exists(PK)").build().unwrap();
-            let grant = Put::builder().table_name("reelgate").item("PK", s(&user)).item("SK", s("VIDEO#demo"))
-                .item("source", s("purchase")).item("granted_at", n(1)).item("version", n(1))
-                .condition_expression("attribute_not_exists(PK)").build().unwrap();
-            client.transact_write_items()
+            client
+                .get_item()
+                .table_name("reelgate")
+                .key("PK", s(&user))
+                .key("SK", s("VIDEO#demo"))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
+            let event = Put::builder()
+                .table_name("reelgate")
+                .item("PK", s(&format!("EVENT#raw{counter}")))
+                .item("SK", s("EVENT"))
+                .item("type", s("purchase.succeeded"))
+                .item("received_at", n(1))
+                .item("ttl", n(2))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .unwrap();
+            let grant = Put::builder()
+                .table_name("reelgate")
+                .item("PK", s(&user))
+                .item("SK", s("VIDEO#demo"))
+                .item("source", s("purchase"))
+                .item("granted_at", n(1))
+                .item("version", n(1))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .unwrap();
+            client
+                .transact_write_items()
                 .transact_items(TransactWriteItem::builder().put(event).build())
                 .transact_items(TransactWriteItem::builder().put(grant).build())
-                .send().await.unwrap();
+                .send()
+                .await
+                .unwrap();
         }
         raw_webhook.push(start.elapsed().as_secs_f64() * 1e6 / PER_ROUND as f64);
 
@@ -85,10 +111,17 @@ async fn main() {
         let start = Instant::now();
         for _ in 0..PER_ROUND {
             counter += 1;
-            let body = format!(r#"{{"event_id":"evt_{counter}","type":"purchase.succeeded","user_sub":"u{counter}","video_id":"demo"}}"#);
-            let request = Request::post("/api/webhooks/payments").header("content-type", "application/json")
-                .header("reelgate-signature", webhook::sign(b"whsec", now().get(), body.as_bytes()))
-                .body(Body::from(body)).unwrap();
+            let body = format!(
+                r#"{{"event_id":"evt_{counter}","type":"purchase.succeeded","user_sub":"u{counter}","video_id":"demo"}}"#
+            );
+            let request = Request::post("/api/webhooks/payments")
+                .header("content-type", "application/json")
+                .header(
+                    "reelgate-signature",
+                    webhook::sign(b"whsec", now().get(), body.as_bytes()),
+                )
+                .body(Body::from(body))
+                .unwrap();
             let response = app.clone().oneshot(request).await.unwrap();
             assert!(response.status().is_success());
         }
@@ -97,8 +130,15 @@ async fn main() {
         // Raw: the trigger's one query.
         let start = Instant::now();
         for i in 0..PER_ROUND {
-            client.query().table_name("reelgate").key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(&format!("USER#u{}", counter - i as u64))).consistent_read(true).send().await.unwrap();
+            client
+                .query()
+                .table_name("reelgate")
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(&format!("USER#u{}", counter - i as u64)))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
         }
         raw_trigger.push(start.elapsed().as_secs_f64() * 1e6 / PER_ROUND as f64);
 
@@ -111,12 +151,25 @@ async fn main() {
                 "request": {"userAttributes": {"sub": format!("u{}", counter - i as u64)}, "groupConfiguration": {}, "scopes": []},
                 "response": {"claimsAndScopeOverrideDetails": null}
             })).unwrap();
-            trigger::handle(&mut event, &store, 50, 1500, now()).await.unwrap();
+            trigger::handle(&mut event, &store, 50, 1500, now())
+                .await
+                .unwrap();
         }
         ours_trigger.push(start.elapsed().as_secs_f64() * 1e6 / PER_ROUND as f64);
     }
-    let (rw, ow, rt, ot) = (median(raw_webhook), median(ours_webhook), median(raw_trigger), median(ours_trigger));
+    let (rw, ow, rt, ot) = (
+        median(raw_webhook),
+        median(ours_webhook),
+        median(raw_trigger),
+        median(ours_trigger),
+    );
     println!("path | raw DynamoDB µs | reelgate µs | overhead | budget");
-    println!("webhook (read + TransactWriteItems) | {rw:.0} | {ow:.0} | {:+.1}% | ≤ +20%", (ow / rw - 1.0) * 100.0);
-    println!("pre-token trigger (Query) | {rt:.0} | {ot:.0} | {:+.1}% | ≤ +20%", (ot / rt - 1.0) * 100.0);
+    println!(
+        "webhook (read + TransactWriteItems) | {rw:.0} | {ow:.0} | {:+.1}% | ≤ +20%",
+        (ow / rw - 1.0) * 100.0
+    );
+    println!(
+        "pre-token trigger (Query) | {rt:.0} | {ot:.0} | {:+.1}% | ≤ +20%",
+        (ot / rt - 1.0) * 100.0
+    );
 }
