@@ -54,7 +54,9 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn sign_in(dev: &Dev, user: &str, password: &str) -> Result<(String, String), Value> {
+/// Cognito's `InitiateAuth` against the dev identity provider: the body, or
+/// the error body for a 4xx.
+async fn initiate_auth(dev: &Dev, flow: &str, parameters: Value) -> Result<Value, Value> {
     let config: Value = client()
         .get(format!("{}/dev/config", dev.base))
         .send()
@@ -67,16 +69,26 @@ async fn sign_in(dev: &Dev, user: &str, password: &str) -> Result<(String, Strin
         .post(format!("{}/idp/", dev.base))
         .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
         .header("Content-Type", "application/x-amz-json-1.1")
-        .body(json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": config["client_id"], "AuthParameters": {"USERNAME": user, "PASSWORD": password}}).to_string())
+        .body(json!({"AuthFlow": flow, "ClientId": config["client_id"], "AuthParameters": parameters}).to_string())
         .send()
         .await
         .unwrap();
     let ok = response.status().is_success();
     let body: Value = response.json().await.unwrap();
-    if !ok {
-        return Err(body);
+    if ok {
+        Ok(body["AuthenticationResult"].clone())
+    } else {
+        Err(body)
     }
-    let result = &body["AuthenticationResult"];
+}
+
+async fn sign_in(dev: &Dev, user: &str, password: &str) -> Result<(String, String), Value> {
+    let result = initiate_auth(
+        dev,
+        "USER_PASSWORD_AUTH",
+        json!({"USERNAME": user, "PASSWORD": password}),
+    )
+    .await?;
     Ok((
         result["AccessToken"].as_str().unwrap().to_owned(),
         result["RefreshToken"].as_str().unwrap().to_owned(),
@@ -84,29 +96,14 @@ async fn sign_in(dev: &Dev, user: &str, password: &str) -> Result<(String, Strin
 }
 
 async fn refresh(dev: &Dev, refresh_token: &str) -> String {
-    let config: Value = client()
-        .get(format!("{}/dev/config", dev.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let body: Value = client()
-        .post(format!("{}/idp/", dev.base))
-        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body(json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": config["client_id"], "AuthParameters": {"REFRESH_TOKEN": refresh_token}}).to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["AuthenticationResult"]["AccessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let result = initiate_auth(
+        dev,
+        "REFRESH_TOKEN_AUTH",
+        json!({"REFRESH_TOKEN": refresh_token}),
+    )
+    .await
+    .unwrap();
+    result["AccessToken"].as_str().unwrap().to_owned()
 }
 
 /// GET /session/videos/{id}: status and the `Cookie` header the browser would send back.
