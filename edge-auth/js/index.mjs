@@ -126,6 +126,16 @@ async function fetchJwks(url) {
 
 let firstRequest = true;
 
+// The core reads these headers only; passing just them keeps the JSON that
+// crosses into WebAssembly small (viewer requests carry dozens).
+const CORE_HEADERS = ["authorization", "origin", "host"];
+function coreRequest(request) {
+  if (!request || typeof request !== "object") return null;
+  const headers = {};
+  for (const name of CORE_HEADERS) if (request.headers?.[name]) headers[name] = request.headers[name];
+  return { clientIp: request.clientIp, method: request.method, uri: request.uri, querystring: request.querystring ?? "", headers };
+}
+
 function log(requestId, decision, started) {
   const latencyUs = Number((process.hrtime.bigint() - started) / 1000n);
   const line = {
@@ -156,8 +166,9 @@ export const handler = async (event) => {
   const started = process.hrtime.bigint();
   const cf = event?.Records?.[0]?.cf;
   const fetched = {};
+  const request = coreRequest(cf?.request);
   for (let step = 0; step < 3; step += 1) {
-    const out = call("handle", { request: cf?.request ?? null, now: Math.floor(Date.now() / 1000), fetched });
+    const out = call("handle", { request, now: Math.floor(Date.now() / 1000), fetched });
     if (out.respond) {
       log(cf?.config?.requestId, out.log, started);
       return out.respond;

@@ -44,6 +44,17 @@ function peerHandler(privateKey) {
   };
 }
 
+// What a browser's request carries through CloudFront to a viewer-request
+// trigger, so both handlers parse a realistic event.
+const VIEWER_HEADERS = {
+  Host: "d111111abcdef8.cloudfront.net", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
+  Accept: "application/json, text/plain, */*", "Accept-Encoding": "gzip, deflate, br, zstd", "Accept-Language": "en-GB,en;q=0.9",
+  Referer: "https://d111111abcdef8.cloudfront.net/", Origin: "https://d111111abcdef8.cloudfront.net",
+  Cookie: "theme=dark; _ga=GA1.1.123456789.1700000000; consent=yes", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin",
+  "X-Forwarded-For": "203.0.113.9", "CloudFront-Viewer-Country": "GB", "Sec-Ch-Ua-Platform": "\"Linux\"",
+};
+const viewer = (headers) => ({ ...VIEWER_HEADERS, ...headers });
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /// Mean µs per request over `n` requests made by `make(i)`.
@@ -111,10 +122,10 @@ if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer")) {
     const tokens = Array.from({ length: ROUNDS * PER_ROUND + 50 }, (_, i) => token({ ...premium, sub: `user-${i}` }));
     const title = (i) => `t${i}`;
     if (keyName === "ECDSA P-256") {
-      results.push(await scenario(`warm refresh, same token and title (${keyName})`, ours, peer, () => event({ headers: bearer(fixed) })));
-      results.push(await scenario(`fresh token, same title (${keyName})`, ours, peer, (i) => event({ headers: bearer(tokens[i % tokens.length]) })));
+      results.push(await scenario(`warm refresh, same token and title (${keyName})`, ours, peer, () => event({ headers: viewer(bearer(fixed)) })));
+      results.push(await scenario(`fresh token, same title (${keyName})`, ours, peer, (i) => event({ headers: viewer(bearer(tokens[i % tokens.length])) })));
     }
-    results.push(await scenario(`fresh token, fresh title (${keyName})`, ours, peer, (i) => event({ uri: `/session/videos/${title(i)}`, headers: bearer(tokens[i % tokens.length]) })));
+    results.push(await scenario(`fresh token, fresh title (${keyName})`, ours, peer, (i) => event({ uri: `/session/videos/${title(i)}`, headers: viewer(bearer(tokens[i % tokens.length])) })));
     cleanup();
   }
   console.log = quiet;
