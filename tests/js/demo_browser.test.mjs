@@ -64,6 +64,7 @@ async function assertPlays(page) {
   await page.waitForFunction(() => document.getElementById("video").currentTime > 0.5, null, { timeout: 20000 });
   const stats = await page.evaluate(() => ({ ...window.demo.stats, time: document.getElementById("video").currentTime }));
   assert.ok(stats.manifests >= 1 && stats.fragments >= 2 && stats.time > 0.5, JSON.stringify(stats));
+  console.log(`observed: ${stats.manifests} manifest(s), ${stats.fragments} fragments, currentTime ${stats.time.toFixed(2)} s`);
 }
 
 test("bob plays demo through signed cookies", async () => {
