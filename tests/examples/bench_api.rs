@@ -148,7 +148,7 @@ async fn main() {
             let mut event: aws_lambda_events::event::cognito::CognitoEventUserPoolsPreTokenGenV2 = serde_json::from_value(serde_json::json!({
                 "version": "2", "triggerSource": "TokenGeneration_Authentication", "region": "us-east-1", "userPoolId": "p",
                 "userName": "u", "callerContext": {"awsSdkVersion": "x", "clientId": "c"},
-                "request": {"userAttributes": {"sub": format!("u{}", counter - i as u64)}, "groupConfiguration": {}, "scopes": []},
+                "request": {"userAttributes": {"sub": format!("u{}", counter - i as u64)}, "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null}, "scopes": []},
                 "response": {"claimsAndScopeOverrideDetails": null}
             })).unwrap();
             trigger::handle(&mut event, &store, 50, 1500, now())
