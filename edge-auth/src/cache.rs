@@ -27,10 +27,15 @@ impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
 
     /// The value, if present and `now < expires_at`.
     pub fn get(&self, key: &K, now: EpochSeconds) -> Option<V> {
+        self.get_with_expiry(key, now).map(|(value, _)| value)
+    }
+
+    /// The value and when it expires, if present and `now < expires_at`.
+    pub fn get_with_expiry(&self, key: &K, now: EpochSeconds) -> Option<(V, EpochSeconds)> {
         self.entries
             .get(key)
             .filter(|(_, expires_at)| now < *expires_at)
-            .map(|(value, _)| value.clone())
+            .cloned()
     }
 
     pub fn insert(&mut self, key: K, value: V, expires_at: EpochSeconds, now: EpochSeconds) {
@@ -75,6 +80,7 @@ mod tests {
         let mut cache = ExpiringCache::new(4);
         cache.insert("a", 1, at(10), at(0));
         assert_eq!(cache.get(&"a", at(9)), Some(1));
+        assert_eq!(cache.get_with_expiry(&"a", at(9)), Some((1, at(10))));
         assert_eq!(cache.get(&"a", at(10)), None);
     }
 

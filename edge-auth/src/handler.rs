@@ -261,12 +261,13 @@ impl<C: Crypto> Edge<C> {
             Err(fetch) => return Ok(Step::Fetch(fetch)),
         };
         decision.user = Some(claims.sub.clone());
-        let entitled = match self.entitlement(&claims, video, now, fetched, decision) {
-            Ok(Some(entitled)) => entitled,
+        let settled = match self.entitlement(&claims, video, now, fetched, decision) {
+            Ok(Some(settled)) => settled,
             Ok(None) => return Err(Refusal::new(403, "not_entitled")),
             Err(Some(fetch)) => return Ok(Step::Fetch(fetch)),
             Err(None) => return Err(Refusal::new(503, "entitlement_unavailable")),
         };
+        let entitled = settled.entitled;
         decision.basis = Some(entitled.basis);
         let client_ip = if self.config.cookie.bind_client_ip {
             match request.client_ip.parse::<IpAddr>() {
@@ -280,7 +281,8 @@ impl<C: Crypto> Edge<C> {
             Some(base) => base.clone(),
             None => format!("https://{}", host(request)?),
         };
-        let expires_at = self.cookie_expiry(now, entitled);
+        let lifetime = self.lifetime(now, entitled);
+        let expires_at = lifetime.expires_at;
         let key = (base.clone(), video.clone(), expires_at, client_ip);
         let cookies = match self.cookies.get(&key, now) {
             Some(cookies) => {
@@ -307,34 +309,65 @@ impl<C: Crypto> Edge<C> {
                 cookies
             }
         };
+        // Until the first of these, a fresh decision for this exact request
+        // would be this one, byte for byte: same claims, same entitlement,
+        // same bucket, so the same cookies.
+        decision.reusable_until = lifetime.same_until.map(|same_until| {
+            [Some(claims.expires_at), settled.until]
+                .into_iter()
+                .flatten()
+                .fold(same_until, EpochSeconds::min)
+        });
         decision.key_pair_id = Some(self.config.signing.key_pair_id.clone());
         decision.allow(entitled.basis.as_str());
-        Ok(Step::Respond(self.session_response(
-            video, &cookies, expires_at, redirect, now,
-        )?))
+        Ok(Step::Respond(
+            self.session_response(video, &cookies, &lifetime, redirect)?,
+        ))
     }
 
     /// Cookie expiry: the configured lifetime rounded up to a bucket of a
     /// tenth of it, so every viewer of a title within one bucket gets the
     /// same signed policy (one signature per title per bucket per
     /// container), and never beyond what the entitlement allows.
-    fn cookie_expiry(&self, now: EpochSeconds, entitled: Entitled) -> EpochSeconds {
+    ///
+    /// Within a bucket's window the whole lifetime is the same for every
+    /// request: `refresh_after` is a fifth of the ttl before expiry and
+    /// `Max-Age` is the longest lifetime any request of the window sees, so
+    /// a cookie may outlive its policy by less than a bucket (CloudFront
+    /// enforces the policy, not the cookie). A lifetime cut short by the
+    /// entitlement is exact instead, and is never the same twice.
+    fn lifetime(&self, now: EpochSeconds, entitled: Entitled) -> Lifetime {
         let ttl = self.config.cookie.ttl_seconds;
         let bucket = (ttl / 10).max(1);
-        let bucketed = EpochSeconds::new((now.get() + ttl).div_ceil(bucket) * bucket);
-        entitled.until.map_or(bucketed, |until| bucketed.min(until))
+        let bucketed = (now.get() + ttl).div_ceil(bucket) * bucket;
+        match entitled.until.filter(|until| until.get() < bucketed) {
+            Some(until) => {
+                let left = until.get().saturating_sub(now.get());
+                Lifetime {
+                    expires_at: until,
+                    refresh_after: now.plus(left * 4 / 5),
+                    max_age: left,
+                    same_until: None,
+                }
+            }
+            None => Lifetime {
+                expires_at: EpochSeconds::new(bucketed),
+                refresh_after: EpochSeconds::new(
+                    bucketed - ttl + self.config.cookie.refresh_after_seconds(),
+                ),
+                max_age: ttl + bucket - 1,
+                same_until: Some(EpochSeconds::new(bucketed - ttl + 1)),
+            },
+        }
     }
 
     fn session_response(
         &self,
         video: &VideoId,
         cookies: &SignedCookies,
-        expires_at: EpochSeconds,
+        lifetime: &Lifetime,
         redirect: bool,
-        now: EpochSeconds,
     ) -> Result<Response, Refusal> {
-        let lifetime = expires_at.get().saturating_sub(now.get());
-        let refresh_after = now.plus(lifetime * 4 / 5);
         let playlist = format!("{}master.m3u8", self.config.video_path(video));
         let mut response = if redirect {
             let mut response = Response::new(302, "Found");
@@ -344,15 +377,15 @@ impl<C: Crypto> Edge<C> {
             let mut response = Response::new(200, "OK");
             let body = SessionBody {
                 video_id: video,
-                expires_at: expires_at.get(),
-                refresh_after: refresh_after.get(),
+                expires_at: lifetime.expires_at.get(),
+                refresh_after: lifetime.refresh_after.get(),
                 playlist: &playlist,
             };
             response.body = serde_json::to_string(&body).ok();
             response.add_header("Content-Type", "application/json");
             response
         };
-        let attributes = self.attributes(video)?.with_max_age(lifetime);
+        let attributes = self.attributes(video)?.with_max_age(lifetime.max_age);
         for header in cookies.set_cookie_headers(&attributes) {
             response.add_header("Set-Cookie", header);
         }
@@ -369,7 +402,7 @@ impl<C: Crypto> Edge<C> {
         now: EpochSeconds,
         fetched: &Fetched,
         decision: &mut Decision,
-    ) -> Result<Option<Entitled>, Option<Fetch>> {
+    ) -> Result<Option<Settled>, Option<Fetch>> {
         let premium = self
             .config
             .premium_groups
@@ -390,7 +423,10 @@ impl<C: Crypto> Edge<C> {
         match verdict {
             ClaimsVerdict::Entitled(entitled) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
-                return Ok(Some(entitled));
+                return Ok(Some(Settled {
+                    entitled,
+                    until: entitled.until,
+                }));
             }
             ClaimsVerdict::NotEntitled => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
@@ -399,9 +435,14 @@ impl<C: Crypto> Edge<C> {
             ClaimsVerdict::AskStore => {}
         }
         let key = (claims.sub.clone(), video.clone());
-        if let Some(cached) = self.entitlements.get(&key, now) {
+        if let Some((cached, cached_until)) = self.entitlements.get_with_expiry(&key, now) {
             decision.entitlement_source = Some(EntitlementSource::Cache);
-            return Ok(cached.filter(|e| e.until.is_none_or(|until| now < until)));
+            return Ok(cached
+                .filter(|e| e.until.is_none_or(|until| now < until))
+                .map(|entitled| Settled {
+                    entitled,
+                    until: Some(cached_until),
+                }));
         }
         match &fetched.entitlement {
             None => Err(Some(Fetch::Entitlement {
@@ -428,7 +469,10 @@ impl<C: Crypto> Edge<C> {
                     until = until.min(end);
                 }
                 self.entitlements.insert(key, entitled, until, now);
-                Ok(entitled)
+                Ok(entitled.map(|entitled| Settled {
+                    entitled,
+                    until: Some(until),
+                }))
             }
         }
     }
@@ -446,6 +490,22 @@ struct SessionBody<'a> {
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
+}
+
+/// A session's cookie lifetime, and the first second at which a request
+/// would get a different one (`None`: the next second).
+struct Lifetime {
+    expires_at: EpochSeconds,
+    refresh_after: EpochSeconds,
+    max_age: u64,
+    same_until: Option<EpochSeconds>,
+}
+
+/// An entitlement and until when that answer cannot change: the end of the
+/// grant itself, or of the cache entry it came from (`None`: the token's life).
+struct Settled {
+    entitled: Entitled,
+    until: Option<EpochSeconds>,
 }
 
 enum Step {

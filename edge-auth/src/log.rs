@@ -2,7 +2,7 @@
 //! request. It holds ids and reasons only: never a token, cookie or key.
 
 use reelgate_shared::entitlement::Basis;
-use reelgate_shared::{KeyPairId, UserSub, VideoId};
+use reelgate_shared::{EpochSeconds, KeyPairId, UserSub, VideoId};
 use serde::{Serialize, Serializer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,6 +32,11 @@ pub struct Decision {
     pub cookie_cache_hit: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_pair_id: Option<KeyPairId>,
+    /// Until when the host may answer an identical request with this same
+    /// response without asking the core (see `Edge::handle`). Only grants
+    /// carry one; it is not logged.
+    #[serde(skip)]
+    pub reusable_until: Option<EpochSeconds>,
 }
 
 fn basis<S: Serializer>(basis: &Option<Basis>, serializer: S) -> Result<S::Ok, S::Error> {

@@ -119,6 +119,10 @@ enum Reply<'a> {
     Respond {
         respond: &'a Response,
         log: &'a Decision,
+        /// Epoch seconds until which the host may replay `respond` to an
+        /// identical request (`Decision::reusable_until`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reuse_until: Option<u64>,
     },
     Fetch {
         fetch: &'a Fetch,
@@ -243,7 +247,7 @@ fn jwks_result(reply: JwksReply) -> Result<String, String> {
     }
 }
 
-/// One step of a viewer request. Reply: `{"respond": <response>, "log": <decision>}`
+/// One step of a viewer request. Reply: `{"respond": <response>, "log": <decision>[, "reuse_until": <epoch s>]}`
 /// or `{"fetch": <what to fetch>}`.
 #[unsafe(no_mangle)]
 pub extern "C" fn handle(ptr: *mut u8, len: usize) -> usize {
@@ -263,6 +267,7 @@ pub extern "C" fn handle(ptr: *mut u8, len: usize) -> usize {
             Outcome::Respond(response, decision) => reply(&Reply::Respond {
                 respond: &response,
                 log: &decision,
+                reuse_until: decision.reusable_until.map(EpochSeconds::get),
             }),
             Outcome::Fetch(fetch) => reply(&Reply::Fetch { fetch: &fetch }),
         },
@@ -275,5 +280,6 @@ fn refuse(status: u16, reason: &'static str) -> usize {
     reply(&Reply::Respond {
         respond: &error_response(status, reason),
         log: &decision,
+        reuse_until: None,
     })
 }

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use reelgate_edge::event::{HeaderValue, Request};
+use reelgate_edge::event::{HeaderValue, Request, Response};
 use reelgate_edge::{Edge, Fetch, Fetched, Outcome};
 use reelgate_shared::cloudfront::validator::{self, Denial};
 use reelgate_shared::config::EdgeConfig;
@@ -22,6 +22,11 @@ const IDP_KEY: &str = include_str!("../../shared/tests/keys/rsa2048.pkcs8.pem");
 const SIGNING_KEY: &str = include_str!("../../shared/tests/keys/p256.pkcs8.pem");
 
 fn edge() -> Edge<NativeCrypto> {
+    edge_with(json!({}))
+}
+
+/// An edge whose config is the test config with `overrides`' top-level fields.
+fn edge_with(overrides: serde_json::Value) -> Edge<NativeCrypto> {
     let idp = rsa::PrivateKey::from_pkcs8_pem(IDP_KEY)
         .unwrap()
         .to_public_key();
@@ -34,6 +39,11 @@ fn edge() -> Edge<NativeCrypto> {
         "resource_base": "https://d111111abcdef8.cloudfront.net",
         "table": {"name": "reelgate", "replica_regions": ["us-east-1", "eu-west-1"]},
     });
+    let mut config = config;
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(overrides.as_object().unwrap().clone());
     let config = EdgeConfig::from_json(&config.to_string()).unwrap();
     let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap());
     Edge::new(config, crypto, "eu-central-1")
@@ -215,4 +225,154 @@ fn an_unknown_kid_asks_for_the_jwks_once_per_penalty_window() {
         edge.handle(&request, at(NOW + 10), &Fetched::default()),
         Outcome::Fetch(Fetch::Jwks { .. })
     ));
+}
+
+/// Answers `request` at `start`, then checks the replay window the core
+/// declared: at every second inside it, the core's own fresh answer is the
+/// first one byte for byte (so a host may replay it). Returns the window's
+/// end and the core's answer there (`None`: it needs I/O).
+fn replay_window(
+    edge: &mut Edge<NativeCrypto>,
+    request: &Request,
+    start: u64,
+    first: &Fetched,
+) -> Option<(u64, Option<Response>)> {
+    let (replayed, decision) = match edge.handle(request, at(start), first) {
+        Outcome::Respond(response, decision) => (*response, decision),
+        Outcome::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
+    };
+    assert_eq!(replayed.status, "200");
+    let until = decision.reusable_until?.get();
+    assert!(until > start);
+    for t in start..until {
+        let fresh = respond(edge.handle(request, at(t), &Fetched::default()));
+        assert_eq!(fresh, replayed, "the core answers differently at {t}");
+    }
+    let after = match edge.handle(request, at(until), &Fetched::default()) {
+        Outcome::Respond(response, _) => Some(*response),
+        Outcome::Fetch(_) => None,
+    };
+    Some((until, after))
+}
+
+fn purchase_snapshot() -> Fetched {
+    Fetched {
+        entitlement: Some(Ok(Snapshot {
+            plan: None,
+            grant: Some(Grant {
+                video: VideoId::parse("demo").unwrap(),
+                source: GrantSource::Purchase,
+                granted_at: at(NOW - 10),
+                purchase_id: None,
+                revoked_at: None,
+            }),
+        })),
+        jwks: None,
+    }
+}
+
+#[test]
+fn a_grant_is_reusable_exactly_while_the_core_would_grant_it_unchanged() {
+    // ttl 300 s in buckets of 30 s: a request at NOW+7 gets cookies until
+    // NOW+330, as does every request until NOW+30; at NOW+31 the next bucket.
+    let claims = request(
+        "/session/videos/demo",
+        &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
+    );
+    let (until, after) = replay_window(&mut edge(), &claims, NOW + 7, &Fetched::default()).unwrap();
+    assert_eq!(until, NOW + 31);
+    let body = |response: &Response| -> serde_json::Value {
+        serde_json::from_str(response.body.as_deref().unwrap()).unwrap()
+    };
+    assert_eq!(body(&after.unwrap())["expires_at"], NOW + 360);
+    let response = respond(edge().handle(&claims, at(NOW + 7), &Fetched::default()));
+    assert_eq!(body(&response)["expires_at"], NOW + 330);
+    assert_eq!(
+        body(&response)["refresh_after"],
+        NOW + 270,
+        "a fifth of the ttl before expiry"
+    );
+    assert!(
+        response
+            .header_values("set-cookie")
+            .iter()
+            .all(|c| c.contains("Max-Age=329"))
+    );
+
+    // A token that expires first ends the window at its `exp`: past it the
+    // core verifies the token again (with the clock-skew leeway) rather
+    // than trusting its cache, and refuses it once the leeway is over too.
+    let short = token(
+        json!({"reelgate:ent": "v=1;g=demo;c=1", "exp": NOW + 20}),
+        "k1",
+    );
+    let short = request("/session/videos/demo", &short);
+    let mut edge_short = edge();
+    let (until, _) = replay_window(&mut edge_short, &short, NOW + 7, &Fetched::default()).unwrap();
+    assert_eq!(until, NOW + 20);
+    assert_eq!(
+        respond(edge_short.handle(&short, at(NOW + 80), &Fetched::default())).status,
+        "401"
+    );
+
+    // A store answer is reusable while it is cached, then the store is asked again.
+    let stored = request("/session/videos/demo", &token(json!({}), "k1"));
+    let mut cached = edge_with(json!({"cache": {"positive_seconds": 10}}));
+    assert!(matches!(
+        cached.handle(&stored, at(NOW + 7), &Fetched::default()),
+        Outcome::Fetch(_)
+    ));
+    let (until, after) =
+        replay_window(&mut cached, &stored, NOW + 7, &purchase_snapshot()).unwrap();
+    assert_eq!(until, NOW + 17);
+    assert_eq!(after, None, "the store is asked again");
+}
+
+#[test]
+fn a_grant_cut_short_by_a_rental_is_exact_and_never_reused() {
+    let rental = Fetched {
+        entitlement: Some(Ok(Snapshot {
+            plan: None,
+            grant: Some(Grant {
+                video: VideoId::parse("demo").unwrap(),
+                source: GrantSource::Rental {
+                    expires_at: at(NOW + 100),
+                },
+                granted_at: at(NOW - 10),
+                purchase_id: None,
+                revoked_at: None,
+            }),
+        })),
+        jwks: None,
+    };
+    let request = request("/session/videos/demo", &token(json!({}), "k1"));
+    let mut edge = edge();
+    assert!(matches!(
+        edge.handle(&request, at(NOW), &Fetched::default()),
+        Outcome::Fetch(_)
+    ));
+    assert_eq!(replay_window(&mut edge, &request, NOW, &rental), None);
+    let response = respond(edge.handle(&request, at(NOW + 50), &Fetched::default()));
+    assert!(
+        response
+            .header_values("set-cookie")
+            .iter()
+            .all(|c| c.contains("Max-Age=50"))
+    );
+}
+
+#[test]
+fn denials_are_never_reusable() {
+    let mut edge = edge();
+    let request = request(
+        "/session/videos/other",
+        &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
+    );
+    match edge.handle(&request, at(NOW), &Fetched::default()) {
+        Outcome::Respond(response, decision) => {
+            assert_eq!(response.status, "403");
+            assert_eq!(decision.reusable_until, None);
+        }
+        Outcome::Fetch(fetch) => panic!("expected a 403, got a fetch {fetch:?}"),
+    }
 }

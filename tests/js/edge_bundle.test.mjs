@@ -40,7 +40,9 @@ describe("a viewer who owns the title", () => {
     assert.equal(body.playlist, "/videos/demo/master.m3u8");
     const now = Math.floor(Date.now() / 1000);
     assert.ok(body.expires_at >= now + 300 && body.expires_at <= now + 331, `expires_at ${body.expires_at}`);
-    assert.equal(body.refresh_after, now + Math.floor((body.expires_at - now) * 4 / 5));
+    // A fifth of the ttl before expiry: at least 80% of the lifetime away.
+    assert.equal(body.refresh_after, body.expires_at - 60);
+    assert.ok(body.refresh_after >= now + 240);
     const cookies = cookiesOf(response);
     assert.deepEqual(cookies.map((c) => c.split("=")[0]).sort(), ["CloudFront-Key-Pair-Id", "CloudFront-Policy", "CloudFront-Signature"]);
     for (const cookie of cookies) {
@@ -88,6 +90,44 @@ describe("a viewer who owns the title", () => {
     const logs = lines.map((l) => JSON.parse(l));
     assert.equal(logs[0].cookie_cache_hit, false);
     assert.equal(logs[1].cookie_cache_hit, true);
+  });
+
+  test("an identical request is answered again by the host, unchanged; a difference in anything the core reads is not", async () => {
+    const handler = await bundle();
+    const tok = token(owns("demo"));
+    const same = () => event({ headers: { ...bearer(tok), Origin: "https://app.example" } });
+    const { result, lines } = await captureLogs(async () => {
+      const first = await handler(same());
+      const second = await handler(same());
+      await handler(event({ headers: { ...bearer(tok), Origin: "https://other.example" } }));
+      await handler(event({ headers: { ...bearer(tok), Origin: "https://app.example" }, clientIp: "198.51.100.7" }));
+      await handler(event({ headers: { ...bearer(tok), Origin: "https://app.example" }, querystring: "redirect=1" }));
+      await handler(event({ headers: { ...bearer(token({ ...owns("demo"), jti: "another" })), Origin: "https://app.example" } }));
+      return { first, second };
+    });
+    assert.deepEqual(result.second, result.first);
+    assert.equal(verifyCookies(`${BASE}/videos/demo/seg-00001.ts`, cookieHeader(result.second)), "valid");
+    const logs = lines.map((l) => JSON.parse(l));
+    assert.deepEqual(logs.map((l) => l.replayed ?? false), [false, true, false, false, false, false]);
+    assert.equal(logs[1].decision, "allow");
+    assert.equal(logs[1].video, "demo");
+  });
+
+  test("denials are never replayed, and a replay ends when the token expires", async () => {
+    const handler = await bundle();
+    const denied = event({ uri: "/session/videos/other", headers: bearer(token(owns("demo"))) });
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const short = token({ ...owns("demo"), exp: expiresAt });
+    const { lines } = await captureLogs(async () => {
+      assert.equal((await handler(denied)).status, "403");
+      assert.equal((await handler(denied)).status, "403");
+      assert.equal((await handler(event({ headers: bearer(short) }))).status, "200");
+      await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50));
+      await handler(event({ headers: bearer(short) }));
+    });
+    const logs = lines.map((l) => JSON.parse(l));
+    assert.deepEqual(logs.map((l) => l.replayed ?? false), [false, false, false, false]);
+    assert.equal(logs[3].token_cache_hit, false, "past exp the core verifies the token again");
   });
 
   test("bind_client_ip adds the viewer's address to the policy", async () => {
