@@ -365,3 +365,92 @@ fn the_capacity_model_matches_docs_capacity_md() {
         Some(2)
     );
 }
+
+#[test]
+fn keys_stage_then_promote_rotates_the_edge_signing_key() {
+    let dir = TempDir::new("rotate");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let config = dir.0.join("edge.json");
+    let edge_dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge-auth/config.dev.json");
+    std::fs::copy(&edge_dev, &config).unwrap();
+    let old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let next_key = keys("rsa2048.pkcs8.pem");
+
+    let staged = reelgate(&[
+        "keys",
+        "stage",
+        "--config",
+        config.to_str().unwrap(),
+        "--key-pair-id",
+        "K2NEXTKEY",
+        "--key-file",
+        next_key.to_str().unwrap(),
+        "--activate-at",
+        "1800000000",
+    ]);
+    assert_eq!(staged.status.code(), Some(0), "{}", stderr(&staged));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&staged)).unwrap();
+    assert_eq!(doc["signing"]["key_pair_id"], old["signing"]["key_pair_id"]);
+    assert_eq!(doc["signing"]["next"]["key_pair_id"], "K2NEXTKEY");
+    assert_eq!(doc["signing"]["next"]["activate_at"], 1_800_000_000);
+    assert!(
+        stderr(&staged).contains("1800003900"),
+        "{}",
+        stderr(&staged)
+    );
+    let staged_path = dir.0.join("staged.json");
+    std::fs::write(&staged_path, stdout(&staged)).unwrap();
+
+    let early = reelgate(&[
+        "keys",
+        "promote",
+        "--config",
+        staged_path.to_str().unwrap(),
+        "--now",
+        "1799999999",
+    ]);
+    assert_eq!(early.status.code(), Some(2));
+    assert!(
+        stderr(&early).contains("activates at 1800000000"),
+        "{}",
+        stderr(&early)
+    );
+
+    let promoted = reelgate(&[
+        "keys",
+        "promote",
+        "--config",
+        staged_path.to_str().unwrap(),
+        "--now",
+        "1800000000",
+    ]);
+    assert_eq!(promoted.status.code(), Some(0), "{}", stderr(&promoted));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&promoted)).unwrap();
+    assert_eq!(doc["signing"]["key_pair_id"], "K2NEXTKEY");
+    assert!(doc["signing"].get("next").is_none());
+    assert_eq!(
+        doc["signing"]["private_key_pem"].as_str(),
+        Some(std::fs::read_to_string(&next_key).unwrap().as_str())
+    );
+
+    let same_id = reelgate(&[
+        "keys",
+        "stage",
+        "--config",
+        config.to_str().unwrap(),
+        "--key-pair-id",
+        old["signing"]["key_pair_id"].as_str().unwrap(),
+        "--key-file",
+        next_key.to_str().unwrap(),
+        "--activate-at",
+        "1800000000",
+    ]);
+    assert_eq!(same_id.status.code(), Some(2));
+    assert!(
+        stderr(&same_id).contains("signing.next.key_pair_id"),
+        "{}",
+        stderr(&same_id)
+    );
+    assert!(!stderr(&same_id).contains("PRIVATE KEY"));
+}

@@ -22,11 +22,12 @@ if (reply.error) {
   console.error(`build-edge: ${reply.error}`);
   process.exit(1);
 }
-if (config.signing?.private_key_pem) {
+for (const [field, signing] of [["signing", config.signing], ["signing.next", config.signing?.next]]) {
+  if (!signing?.private_key_pem) continue;
   try {
-    createPrivateKey(config.signing.private_key_pem);
+    createPrivateKey(signing.private_key_pem);
   } catch (error) {
-    console.error(`build-edge: config field \`signing.private_key_pem\`: node:crypto cannot load it (${error.code ?? error.message})`);
+    console.error(`build-edge: config field \`${field}.private_key_pem\`: node:crypto cannot load it (${error.code ?? error.message})`);
     process.exit(1);
   }
 }

@@ -41,7 +41,9 @@ async function loadSigningKey(signing) {
   const secret = await client.send(new GetSecretValueCommand({ SecretId: arn }));
   return createPrivateKey(secret.SecretString);
 }
-const signingKey = await loadSigningKey(config.signing);
+// Slot 0 signs; slot 1 is the key staged to take over at
+// `signing.next.activate_at` (the core decides which one to use when).
+const signingKeys = [await loadSigningKey(config.signing), config.signing.next ? await loadSigningKey(config.signing.next) : null];
 
 // --- the WebAssembly core ---------------------------------------------------
 
@@ -51,8 +53,10 @@ let memory;
 const bytes = (ptr, len) => new Uint8Array(memory.buffer, ptr, len);
 
 const host = {
-  sign_policy(ptr, len, sha256, out, cap) {
-    const signature = sign(sha256 ? "sha256" : "sha1", bytes(ptr, len), signingKey);
+  sign_policy(slot, ptr, len, sha256, out, cap) {
+    const key = signingKeys[slot];
+    if (!key) return -1;
+    const signature = sign(sha256 ? "sha256" : "sha1", bytes(ptr, len), key);
     if (signature.length > cap) return -1;
     bytes(out, signature.length).set(signature);
     return signature.length;

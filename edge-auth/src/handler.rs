@@ -13,7 +13,7 @@ use reelgate_shared::cloudfront::{
     CookieAttributes, Ipv4Cidr, Policy, SignedCookies, sign_cookies,
 };
 use reelgate_shared::config::EdgeConfig;
-use reelgate_shared::crypto::Crypto;
+use reelgate_shared::crypto::{Crypto, KeyRing, KeySlot, SlotSigner};
 use reelgate_shared::entitlement::{self, ClaimsVerdict, Entitled, TokenEntitlements};
 use reelgate_shared::jwt::{Claims, Jwks, RefetchGate, TokenError, Verifier};
 use reelgate_shared::store::Snapshot;
@@ -70,7 +70,8 @@ pub struct Edge<C> {
     jwks_gate: RefetchGate,
     tokens: ExpiringCache<String, Claims>,
     entitlements: ExpiringCache<(UserSub, VideoId), Option<Entitled>>,
-    cookies: ExpiringCache<(String, VideoId, EpochSeconds, Option<Ipv4Addr>), SignedCookies>,
+    cookies:
+        ExpiringCache<(String, VideoId, EpochSeconds, Option<Ipv4Addr>, KeySlot), SignedCookies>,
 }
 
 /// Why a request ends in an error response: the status, the stable reason,
@@ -92,7 +93,7 @@ impl From<TokenError> for Refusal {
     }
 }
 
-impl<C: Crypto> Edge<C> {
+impl<C: Crypto + KeyRing> Edge<C> {
     /// `region` is where the host runs (`AWS_REGION`), used to pick the replica.
     pub fn new(config: EdgeConfig, crypto: C, region: impl Into<String>) -> Self {
         let verifier = Verifier::new(config.verifier.clone(), config.jwks.clone());
@@ -283,7 +284,9 @@ impl<C: Crypto> Edge<C> {
         };
         let lifetime = self.lifetime(now, entitled);
         let expires_at = lifetime.expires_at;
-        let key = (base.clone(), video.clone(), expires_at, client_ip);
+        let (slot, key_pair_id, switch_at) = self.config.signing.active(now);
+        let key_pair_id = key_pair_id.clone();
+        let key = (base.clone(), video.clone(), expires_at, client_ip, slot);
         let cookies = match self.cookies.get(&key, now) {
             Some(cookies) => {
                 decision.cookie_cache_hit = true;
@@ -300,9 +303,9 @@ impl<C: Crypto> Edge<C> {
                 }
                 let cookies = sign_cookies(
                     &policy,
-                    &self.config.signing.key_pair_id,
+                    &key_pair_id,
                     self.config.signing.hash,
-                    &self.crypto,
+                    &SlotSigner(&self.crypto, slot),
                 )
                 .map_err(|_| Refusal::new(503, "signing_unavailable"))?;
                 self.cookies.insert(key, cookies.clone(), expires_at, now);
@@ -311,14 +314,14 @@ impl<C: Crypto> Edge<C> {
         };
         // Until the first of these, a fresh decision for this exact request
         // would be this one, byte for byte: same claims, same entitlement,
-        // same bucket, so the same cookies.
+        // same bucket, same signing key, so the same cookies.
         decision.reusable_until = lifetime.same_until.map(|same_until| {
-            [Some(claims.expires_at), settled.until]
+            [Some(claims.expires_at), settled.until, switch_at]
                 .into_iter()
                 .flatten()
                 .fold(same_until, EpochSeconds::min)
         });
-        decision.key_pair_id = Some(self.config.signing.key_pair_id.clone());
+        decision.key_pair_id = Some(key_pair_id);
         decision.allow(entitled.basis.as_str());
         Ok(Step::Respond(
             self.session_response(video, &cookies, &lifetime, redirect)?,

@@ -13,7 +13,9 @@ use std::cell::RefCell;
 
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::config::EdgeConfig;
-use reelgate_shared::crypto::{CryptoError, JwsAlgorithm, JwsVerifier, PolicyHash, PolicySigner};
+use reelgate_shared::crypto::{
+    CryptoError, JwsAlgorithm, JwsVerifier, KeyRing, KeySlot, PolicyHash, PolicySigner,
+};
 use reelgate_shared::jwt::Jwk;
 use reelgate_shared::store::{AttrValue, Item, Snapshot, grant_from_item, plan_from_item};
 use serde::{Deserialize, Serialize};
@@ -24,9 +26,11 @@ use crate::log::Decision;
 
 #[link(wasm_import_module = "host")]
 unsafe extern "C" {
-    /// Signs `policy` with the configured key; writes the raw signature to
-    /// `out` and returns its length, or a negative number on failure.
+    /// Signs `policy` with the configured key (`slot` 0) or the staged next
+    /// key (`slot` 1); writes the raw signature to `out` and returns its
+    /// length, or a negative number on failure.
     fn sign_policy(
+        slot: u32,
         policy: *const u8,
         policy_len: usize,
         sha256: u32,
@@ -49,11 +53,24 @@ struct HostCrypto;
 
 impl PolicySigner for HostCrypto {
     fn sign_policy(&self, policy: &[u8], hash: PolicyHash) -> Result<Vec<u8>, CryptoError> {
+        self.sign_policy_in(KeySlot::Current, policy, hash)
+    }
+}
+
+impl KeyRing for HostCrypto {
+    fn sign_policy_in(
+        &self,
+        slot: KeySlot,
+        policy: &[u8],
+        hash: PolicyHash,
+    ) -> Result<Vec<u8>, CryptoError> {
         let mut out = vec![0u8; 1024];
         let sha256 = u32::from(hash == PolicyHash::Sha256);
+        let slot = u32::from(slot == KeySlot::Next);
         // SAFETY: both buffers are live for the call and their lengths are passed alongside.
         let len = unsafe {
             sign_policy(
+                slot,
                 policy.as_ptr(),
                 policy.len(),
                 sha256,

@@ -376,3 +376,59 @@ fn denials_are_never_reusable() {
         Outcome::Fetch(fetch) => panic!("expected a 403, got a fetch {fetch:?}"),
     }
 }
+
+#[test]
+fn a_staged_key_takes_over_at_its_second_and_ends_replays_there() {
+    let next_pem = IDP_KEY; // any second key: the RSA test key
+    let mut edge = {
+        let mut config: serde_json::Value = serde_json::json!({});
+        config["signing"] = json!({
+            "key_pair_id": "K2NATIVE",
+            "private_key_pem": SIGNING_KEY,
+            "next": {"key_pair_id": "K2NEXT", "private_key_pem": next_pem, "activate_at": NOW + 20},
+        });
+        let base = edge_with(config);
+        let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap())
+            .with_next_signing_key(SigningKey::from_pem(next_pem).unwrap());
+        Edge::new(base.config().clone(), crypto, "eu-central-1")
+    };
+    let request = request(
+        "/session/videos/demo",
+        &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
+    );
+    let keys = PublicKeySet::new()
+        .with(
+            KeyPairId::parse("K2NATIVE").unwrap(),
+            SigningKey::from_pem(SIGNING_KEY).unwrap().public_key(),
+        )
+        .with(
+            KeyPairId::parse("K2NEXT").unwrap(),
+            SigningKey::from_pem(next_pem).unwrap().public_key(),
+        );
+    let signed_by = |response: &Response, t: u64| {
+        let cookie: Vec<&str> = response
+            .header_values("set-cookie")
+            .iter()
+            .map(|c| c.split(';').next().unwrap())
+            .collect();
+        let request = validator::Request {
+            url: "https://d111111abcdef8.cloudfront.net/videos/demo/seg-1.ts",
+            cookie_header: Some(&cookie.join("; ")),
+            client_ip: None,
+            now: at(t),
+        };
+        validator::validate(&request, &keys).map(|access| access.key_pair_id.as_str().to_owned())
+    };
+    let (before, decision) = match edge.handle(&request, at(NOW + 7), &Fetched::default()) {
+        Outcome::Respond(response, decision) => (*response, decision),
+        Outcome::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
+    };
+    assert_eq!(signed_by(&before, NOW + 7), Ok("K2NATIVE".to_owned()));
+    assert_eq!(
+        decision.reusable_until,
+        Some(at(NOW + 20)),
+        "no replay may outlive the switch"
+    );
+    let after = respond(edge.handle(&request, at(NOW + 20), &Fetched::default()));
+    assert_eq!(signed_by(&after, NOW + 20), Ok("K2NEXT".to_owned()));
+}

@@ -83,6 +83,34 @@ pub trait PolicySigner {
     fn sign_policy(&self, policy: &[u8], hash: PolicyHash) -> Result<Vec<u8>, CryptoError>;
 }
 
+/// Which configured private key signs: the active one, or the one staged in
+/// the edge config to take over during a rotation (`signing.next`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeySlot {
+    Current,
+    Next,
+}
+
+/// A backend holding a current and possibly a staged signing key.
+pub trait KeyRing {
+    /// Signs with the key in `slot`; `NoSigningKey` if none is loaded there.
+    fn sign_policy_in(
+        &self,
+        slot: KeySlot,
+        policy: &[u8],
+        hash: PolicyHash,
+    ) -> Result<Vec<u8>, CryptoError>;
+}
+
+/// One slot of a [`KeyRing`] as a plain [`PolicySigner`], for `sign_cookies`.
+pub struct SlotSigner<'a, K: ?Sized>(pub &'a K, pub KeySlot);
+
+impl<K: KeyRing + ?Sized> PolicySigner for SlotSigner<'_, K> {
+    fn sign_policy(&self, policy: &[u8], hash: PolicyHash) -> Result<Vec<u8>, CryptoError> {
+        self.0.sign_policy_in(self.1, policy, hash)
+    }
+}
+
 /// Checks a CloudFront policy signature against the trusted public keys,
 /// chosen by key pair id, as CloudFront's trusted key group does.
 pub trait PolicyVerifier {

@@ -30,6 +30,17 @@ after(() => loaded.forEach((b) => b.cleanup()));
 
 const json = (response) => JSON.parse(response.body);
 
+/// Whether OpenSSL verifies a response's CloudFront-Signature over its
+/// CloudFront-Policy with the public key in `publicPem` (SHA-1, as configured).
+function opensslVerifies(response, publicPem, dir) {
+  const value = (name) => cookiesOf(response).find((c) => c.startsWith(`${name}=`)).split(";")[0].slice(name.length + 1);
+  const decode = (v) => Buffer.from(v.replaceAll("-", "+").replaceAll("_", "=").replaceAll("~", "/"), "base64");
+  writeFileSync(join(dir, "policy.json"), decode(value("CloudFront-Policy")));
+  writeFileSync(join(dir, "sig.der"), decode(value("CloudFront-Signature")));
+  const out = spawnSync("openssl", ["dgst", "-sha1", "-verify", publicPem, "-signature", join(dir, "sig.der"), join(dir, "policy.json")], { encoding: "utf8" });
+  return out.status === 0 && /Verified OK/.test(out.stdout);
+}
+
 describe("a viewer who owns the title", () => {
   test("gets 200 JSON and three title-scoped cookies CloudFront accepts for that title only", async () => {
     const handler = await bundle();
@@ -59,15 +70,9 @@ describe("a viewer who owns the title", () => {
   test("its cookie signature verifies with OpenSSL over the policy", async () => {
     const handler = await bundle();
     const response = await handler(event({ headers: bearer(token(owns("demo"))) }));
-    const value = (name) => cookiesOf(response).find((c) => c.startsWith(`${name}=`)).split(";")[0].slice(name.length + 1);
-    const decode = (v) => Buffer.from(v.replaceAll("-", "+").replaceAll("_", "=").replaceAll("~", "/"), "base64");
     const dir = mkdtempSync(join(tmpdir(), "reelgate-openssl-"));
     try {
-      writeFileSync(join(dir, "policy.json"), decode(value("CloudFront-Policy")));
-      writeFileSync(join(dir, "sig.der"), decode(value("CloudFront-Signature")));
-      const out = spawnSync("openssl", ["dgst", "-sha1", "-verify", signingPublicPem, "-signature", join(dir, "sig.der"), join(dir, "policy.json")], { encoding: "utf8" });
-      assert.equal(out.status, 0, out.stdout + out.stderr);
-      assert.match(out.stdout, /Verified OK/);
+      assert.equal(opensslVerifies(response, signingPublicPem, dir), true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -128,6 +133,31 @@ describe("a viewer who owns the title", () => {
     const logs = lines.map((l) => JSON.parse(l));
     assert.deepEqual(logs.map((l) => l.replayed ?? false), [false, false, false, false]);
     assert.equal(logs[3].token_cache_hit, false, "past exp the core verifies the token again");
+  });
+
+  test("a staged next key signs from signing.next.activate_at on, verified by OpenSSL", async () => {
+    const next = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const activateAt = Math.floor(Date.now() / 1000) + 2;
+    const cfg = config();
+    cfg.signing = { ...cfg.signing, next: { key_pair_id: "K2NEXTKEY", private_key_pem: next.privateKey.export({ type: "pkcs8", format: "pem" }), activate_at: activateAt } };
+    const handler = await bundle(cfg);
+    const session = () => handler(event({ headers: bearer(token(owns("demo"))) }));
+    const keyId = (response) => cookiesOf(response).find((c) => c.startsWith("CloudFront-Key-Pair-Id=")).split(";")[0].split("=")[1];
+    const before = await session();
+    assert.equal(keyId(before), "K2EDGETEST");
+    await new Promise((resolve) => setTimeout(resolve, activateAt * 1000 - Date.now() + 50));
+    const { result: after, lines } = await captureLogs(session);
+    assert.equal(keyId(after), "K2NEXTKEY");
+    assert.equal(JSON.parse(lines[0]).key_pair_id, "K2NEXTKEY");
+    assert.equal(JSON.parse(lines[0]).replayed, undefined, "a replay never outlives the switch");
+    const dir = mkdtempSync(join(tmpdir(), "reelgate-next-"));
+    try {
+      writeFileSync(join(dir, "next.pub.pem"), next.publicKey.export({ type: "spki", format: "pem" }));
+      assert.equal(opensslVerifies(after, join(dir, "next.pub.pem"), dir), true);
+      assert.equal(opensslVerifies(after, signingPublicPem, dir), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("bind_client_ip adds the viewer's address to the policy", async () => {

@@ -1,10 +1,13 @@
-//! `reelgate keys generate`: a CloudFront key pair, and what to do with it.
+//! `reelgate keys`: make a CloudFront key pair, and rotate the edge's
+//! signing key by staging the next one in its config (`signing.next`) and
+//! promoting it once it has taken over.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{KeyAlgorithm, SigningKey};
 
 use crate::error::CliError;
@@ -17,6 +20,53 @@ pub enum KeysCommand {
         after_help = "Example:\n  reelgate keys generate --algorithm ecdsa-p256 --out-dir keys/\n\nECDSA P-256 is recommended: CloudFront accepts it, and signing is ~20x faster than RSA-2048 at the edge."
     )]
     Generate(Generate),
+    /// Print the edge config with a next signing key staged: every edge
+    /// container switches to it at --activate-at. Its public key must be in
+    /// the distribution's key group before then.
+    #[command(
+        after_help = "Example:\n  reelgate keys stage --config edge-config.json --key-pair-id K2NEWKEY \\\n    --key-file keys/next/private.pem --activate-at 1800000000 > edge-config.next.json"
+    )]
+    Stage(Stage),
+    /// Print the edge config with the staged key made the only key, once it
+    /// is active (the old public key can then leave the key group after the
+    /// longest cookie lifetime).
+    #[command(
+        after_help = "Example:\n  reelgate keys promote --config edge-config.next.json > edge-config.json"
+    )]
+    Promote(Promote),
+}
+
+#[derive(Args)]
+pub struct Stage {
+    /// The edge config (config.json of the bundle) to stage the key in.
+    #[arg(long)]
+    config: PathBuf,
+    /// The CloudFront public key id of the next key.
+    #[arg(long)]
+    key_pair_id: String,
+    /// The next private key (PEM), embedded in the config.
+    #[arg(
+        long,
+        conflicts_with = "secret_arn",
+        required_unless_present = "secret_arn"
+    )]
+    key_file: Option<PathBuf>,
+    /// A Secrets Manager secret holding the next private key instead.
+    #[arg(long)]
+    secret_arn: Option<String>,
+    /// Epoch second from which the next key signs.
+    #[arg(long)]
+    activate_at: u64,
+}
+
+#[derive(Args)]
+pub struct Promote {
+    /// The edge config with a staged key (`signing.next`).
+    #[arg(long)]
+    config: PathBuf,
+    /// The time to check activation against (epoch seconds; default: now).
+    #[arg(long)]
+    now: Option<u64>,
 }
 
 #[derive(Args)]
@@ -35,7 +85,92 @@ pub struct Generate {
 pub fn run(command: KeysCommand) -> Result<ExitCode, CliError> {
     match command {
         KeysCommand::Generate(args) => generate(args),
+        KeysCommand::Stage(args) => stage(args),
+        KeysCommand::Promote(args) => promote(args),
     }
+}
+
+fn read_config(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    EdgeConfig::from_json(&text).map_err(|e| CliError::flag("config", e))?;
+    serde_json::from_str(&text).map_err(|e| CliError::flag("config", e))
+}
+
+/// Validates the changed config with the edge's own types and prints it.
+fn print_config(config: &serde_json::Value) -> Result<EdgeConfig, CliError> {
+    let text = serde_json::to_string_pretty(config).map_err(|e| CliError::Other(e.to_string()))?;
+    let parsed = EdgeConfig::from_json(&text).map_err(|e| CliError::Other(e.to_string()))?;
+    println!("{text}");
+    Ok(parsed)
+}
+
+fn stage(args: Stage) -> Result<ExitCode, CliError> {
+    let mut config = read_config(&args.config)?;
+    let mut next =
+        serde_json::json!({"key_pair_id": args.key_pair_id, "activate_at": args.activate_at});
+    match (&args.key_file, args.secret_arn) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path).map_err(|source| CliError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            SigningKey::from_pem(&pem).map_err(|source| CliError::Key {
+                path: path.clone(),
+                source,
+            })?;
+            next["private_key_pem"] = pem.into();
+        }
+        (None, arn) => next["private_key_secret_arn"] = arn.into(),
+    }
+    config["signing"]["next"] = next;
+    let parsed = print_config(&config)?;
+    let retire = args.activate_at + parsed.cookie.ttl_seconds + 3600;
+    eprintln!(
+        "# Deploy this config, with {} already in the key group. The edge signs with it from {}.\n\
+         # After {retire} (activation + cookie lifetime + an hour), run `reelgate keys promote` and remove {} from the key group.",
+        args.key_pair_id, args.activate_at, parsed.signing.key_pair_id,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn promote(args: Promote) -> Result<ExitCode, CliError> {
+    let mut config = read_config(&args.config)?;
+    let Some(next) = config["signing"].get("next").cloned() else {
+        return Err(CliError::flag("config", "has no signing.next to promote"));
+    };
+    let activate_at = next["activate_at"].as_u64().unwrap_or(u64::MAX);
+    let now = args.now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
+    if now < activate_at {
+        return Err(CliError::flag(
+            "config",
+            format!("signing.next activates at {activate_at}; promote it after that (now {now})"),
+        ));
+    }
+    let signing = &mut config["signing"];
+    let old = signing["key_pair_id"].clone();
+    let Some(fields) = signing.as_object_mut() else {
+        return Err(CliError::flag("config", "signing is not an object"));
+    };
+    fields.remove("next");
+    fields.remove("private_key_pem");
+    fields.remove("private_key_secret_arn");
+    for field in ["key_pair_id", "private_key_pem", "private_key_secret_arn"] {
+        if let Some(value) = next.get(field) {
+            fields.insert(field.to_owned(), value.clone());
+        }
+    }
+    print_config(&config)?;
+    eprintln!(
+        "# Deploy this config; remove {old} from the key group once the cookies it signed have expired."
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_new(path: &Path, contents: &str, force: bool, private: bool) -> Result<(), CliError> {

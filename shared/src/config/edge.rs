@@ -1,9 +1,10 @@
 use serde::Deserialize;
 
 use crate::cloudfront::{CookieAttributes, SameSite};
-use crate::crypto::PolicyHash;
+use crate::crypto::{KeySlot, PolicyHash};
 use crate::ids::{KeyPairId, VideoId};
 use crate::jwt::{Jwks, PUBLIC_TEST_KIDS, TokenUse, VerifierConfig};
+use crate::time::EpochSeconds;
 
 /// A config mistake: which field, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +45,31 @@ pub struct SigningConfig {
     pub key_pair_id: KeyPairId,
     pub key: KeySource,
     pub hash: PolicyHash,
+    /// The key that takes over at a set time during a rotation.
+    pub next: Option<StagedKey>,
+}
+
+/// A signing key staged in the config ahead of a rotation. Every container
+/// in every region switches to it at `activate_at`, so the switch does not
+/// wait for containers to recycle; its public key must be in the key group
+/// before then (docs/operations.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedKey {
+    pub key_pair_id: KeyPairId,
+    pub key: KeySource,
+    pub activate_at: EpochSeconds,
+}
+
+impl SigningConfig {
+    /// The key that signs at `now`, and when that changes (a staged key
+    /// not yet active).
+    pub fn active(&self, now: EpochSeconds) -> (KeySlot, &KeyPairId, Option<EpochSeconds>) {
+        match &self.next {
+            Some(next) if now >= next.activate_at => (KeySlot::Next, &next.key_pair_id, None),
+            Some(next) => (KeySlot::Current, &self.key_pair_id, Some(next.activate_at)),
+            None => (KeySlot::Current, &self.key_pair_id, None),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +132,20 @@ struct RawSigning {
     private_key_secret_arn: Option<String>,
     #[serde(default)]
     hash: Option<String>,
+    #[serde(default)]
+    next: Option<RawStagedKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStagedKey {
+    key_pair_id: String,
+    #[serde(default)]
+    private_key_pem: Option<String>,
+    #[serde(default)]
+    private_key_secret_arn: Option<String>,
+    #[serde(default)]
+    activate_at: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -378,45 +418,81 @@ impl EdgeConfig {
     fn signing(raw: RawSigning) -> Result<SigningConfig, ConfigError> {
         let key_pair_id = KeyPairId::parse(&raw.key_pair_id)
             .map_err(|e| err("signing.key_pair_id", e.to_string()))?;
-        let key = match (raw.private_key_pem, raw.private_key_secret_arn) {
-            (Some(pem), None) => {
-                if !pem.contains("-----BEGIN ") || !pem.contains("PRIVATE KEY-----") {
-                    return Err(err("signing.private_key_pem", "is not a PEM private key"));
-                }
-                KeySource::Pem(pem)
-            }
-            (None, Some(arn)) => {
-                if !arn.starts_with("arn:aws") || arn.split(':').nth(2) != Some("secretsmanager") {
-                    return Err(err(
-                        "signing.private_key_secret_arn",
-                        "is not a Secrets Manager ARN",
-                    ));
-                }
-                KeySource::SecretArn(arn)
-            }
-            (Some(_), Some(_)) => {
-                return Err(err(
-                    "signing",
-                    "set exactly one of private_key_pem and private_key_secret_arn",
-                ));
-            }
-            (None, None) => {
-                return Err(err(
-                    "signing",
-                    "needs private_key_pem or private_key_secret_arn",
-                ));
-            }
-        };
+        let key = Self::key_source("signing", raw.private_key_pem, raw.private_key_secret_arn)?;
         let hash = match raw.hash.as_deref() {
             None | Some("sha1") => PolicyHash::Sha1,
             Some("sha256") => PolicyHash::Sha256,
             Some(_) => return Err(err("signing.hash", "must be \"sha1\" or \"sha256\"")),
         };
+        let next = match raw.next {
+            None => None,
+            Some(next) => {
+                let next_id = KeyPairId::parse(&next.key_pair_id)
+                    .map_err(|e| err("signing.next.key_pair_id", e.to_string()))?;
+                if next_id == key_pair_id {
+                    return Err(err(
+                        "signing.next.key_pair_id",
+                        "must differ from signing.key_pair_id",
+                    ));
+                }
+                let activate_at = next.activate_at.filter(|at| *at > 0).ok_or_else(|| {
+                    err(
+                        "signing.next.activate_at",
+                        "must be the epoch second the staged key starts signing",
+                    )
+                })?;
+                Some(StagedKey {
+                    key_pair_id: next_id,
+                    key: Self::key_source(
+                        "signing.next",
+                        next.private_key_pem,
+                        next.private_key_secret_arn,
+                    )?,
+                    activate_at: EpochSeconds::new(activate_at),
+                })
+            }
+        };
         Ok(SigningConfig {
             key_pair_id,
             key,
             hash,
+            next,
         })
+    }
+
+    fn key_source(
+        field: &str,
+        pem: Option<String>,
+        arn: Option<String>,
+    ) -> Result<KeySource, ConfigError> {
+        match (pem, arn) {
+            (Some(pem), None) => {
+                if !pem.contains("-----BEGIN ") || !pem.contains("PRIVATE KEY-----") {
+                    return Err(err(
+                        &format!("{field}.private_key_pem"),
+                        "is not a PEM private key",
+                    ));
+                }
+                Ok(KeySource::Pem(pem))
+            }
+            (None, Some(arn)) => {
+                if !arn.starts_with("arn:aws") || arn.split(':').nth(2) != Some("secretsmanager") {
+                    return Err(err(
+                        &format!("{field}.private_key_secret_arn"),
+                        "is not a Secrets Manager ARN",
+                    ));
+                }
+                Ok(KeySource::SecretArn(arn))
+            }
+            (Some(_), Some(_)) => Err(err(
+                field,
+                "set exactly one of private_key_pem and private_key_secret_arn",
+            )),
+            (None, None) => Err(err(
+                field,
+                "needs private_key_pem or private_key_secret_arn",
+            )),
+        }
     }
 
     fn cookie(raw: RawCookie) -> Result<CookieConfig, ConfigError> {
@@ -538,5 +614,71 @@ mod tests {
             );
         }
         assert_eq!(EdgeConfig::from_json("{").unwrap_err().field, "<document>");
+    }
+
+    const NEXT_PEM: &str = "-----BEGIN PRIVATE KEY-----\ny\n-----END PRIVATE KEY-----";
+
+    #[test]
+    fn a_staged_key_signs_from_its_activation_second() {
+        use serde_json::json;
+        let next =
+            json!({"key_pair_id": "K2NEXT", "private_key_pem": NEXT_PEM, "activate_at": 1000});
+        let mut doc: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+        doc["signing"]["next"] = next;
+        let config = EdgeConfig::from_json(&doc.to_string()).unwrap();
+        let (slot, id, switch) = config.signing.active(EpochSeconds::new(999));
+        assert_eq!(
+            (slot, id.as_str(), switch),
+            (KeySlot::Current, "K2EXAMPLE", Some(EpochSeconds::new(1000)))
+        );
+        let (slot, id, switch) = config.signing.active(EpochSeconds::new(1000));
+        assert_eq!((slot, id.as_str(), switch), (KeySlot::Next, "K2NEXT", None));
+        assert!(
+            !format!("{config:?}").contains("BEGIN"),
+            "debug output must not show either key"
+        );
+    }
+
+    #[test]
+    fn every_invalid_staged_key_field_is_named() {
+        use serde_json::json;
+        let staged = |next: serde_json::Value| {
+            let mut doc: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+            doc["signing"]["next"] = next;
+            EdgeConfig::from_json(&doc.to_string()).unwrap_err().field
+        };
+        let cases = [
+            (
+                json!({"key_pair_id": "K2EXAMPLE", "private_key_pem": NEXT_PEM, "activate_at": 1}),
+                "signing.next.key_pair_id",
+            ),
+            (
+                json!({"key_pair_id": "K 2", "private_key_pem": NEXT_PEM, "activate_at": 1}),
+                "signing.next.key_pair_id",
+            ),
+            (
+                json!({"key_pair_id": "K2NEXT", "private_key_pem": NEXT_PEM, "activate_at": 0}),
+                "signing.next.activate_at",
+            ),
+            (
+                json!({"key_pair_id": "K2NEXT", "private_key_pem": "nope", "activate_at": 1}),
+                "signing.next.private_key_pem",
+            ),
+            (
+                json!({"key_pair_id": "K2NEXT", "private_key_secret_arn": "arn:aws:s3:::b", "activate_at": 1}),
+                "signing.next.private_key_secret_arn",
+            ),
+            (
+                json!({"key_pair_id": "K2NEXT", "activate_at": 1}),
+                "signing.next",
+            ),
+        ];
+        for (next, field) in cases {
+            assert_eq!(staged(next.clone()), field, "{next}");
+        }
+        assert_eq!(
+            staged(json!({"key_pair_id": "K2NEXT", "private_key_pem": NEXT_PEM})),
+            "signing.next.activate_at"
+        );
     }
 }

@@ -9,5 +9,6 @@ mod edge;
 
 pub use api::{ApiConfig, SecretSource, UrlPolicy};
 pub use edge::{
-    CacheConfig, ConfigError, CookieConfig, EdgeConfig, KeySource, SigningConfig, TableConfig,
+    CacheConfig, ConfigError, CookieConfig, EdgeConfig, KeySource, SigningConfig, StagedKey,
+    TableConfig,
 };

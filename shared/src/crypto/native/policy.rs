@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::NativeCrypto;
 use super::keys::{PublicKey, SigningKey};
-use crate::crypto::{CryptoError, PolicyHash, PolicySigner, PolicyVerifier};
+use crate::crypto::{CryptoError, KeyRing, KeySlot, PolicyHash, PolicySigner, PolicyVerifier};
 use crate::ids::KeyPairId;
 
 fn digest(policy: &[u8], hash: PolicyHash) -> Vec<u8> {
@@ -67,8 +67,22 @@ impl PolicySigner for SigningKey {
 
 impl PolicySigner for NativeCrypto {
     fn sign_policy(&self, policy: &[u8], hash: PolicyHash) -> Result<Vec<u8>, CryptoError> {
-        self.signing_key
-            .as_ref()
+        self.sign_policy_in(KeySlot::Current, policy, hash)
+    }
+}
+
+impl KeyRing for NativeCrypto {
+    fn sign_policy_in(
+        &self,
+        slot: KeySlot,
+        policy: &[u8],
+        hash: PolicyHash,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let key = match slot {
+            KeySlot::Current => &self.signing_key,
+            KeySlot::Next => &self.next_signing_key,
+        };
+        key.as_ref()
             .ok_or(CryptoError::NoSigningKey)?
             .sign(policy, hash)
     }
