@@ -155,22 +155,9 @@ fn without_claims_the_core_asks_for_the_nearest_replica_then_decides_and_caches(
             video: VideoId::parse("demo").unwrap(),
         }
     );
-    let snapshot = Snapshot {
-        plan: None,
-        grant: Some(Grant {
-            video: VideoId::parse("demo").unwrap(),
-            source: GrantSource::Rental {
-                expires_at: at(NOW + 100),
-            },
-            granted_at: at(NOW - 10),
-            purchase_id: None,
-            revoked_at: None,
-        }),
-    };
-    let fetched = Fetched {
-        entitlement: Some(Ok(snapshot)),
-        jwks: None,
-    };
+    let fetched = store_grant(GrantSource::Rental {
+        expires_at: at(NOW + 100),
+    });
     let response = respond(edge.handle(&request, at(NOW), &fetched));
     assert_eq!(response.status, "200");
     let body: serde_json::Value = serde_json::from_str(response.body.as_deref().unwrap()).unwrap();
@@ -255,13 +242,14 @@ fn replay_window(
     Some((until, after))
 }
 
-fn purchase_snapshot() -> Fetched {
+/// What the store read returns for u1 holding `demo` by `source`.
+fn store_grant(source: GrantSource) -> Fetched {
     Fetched {
         entitlement: Some(Ok(Snapshot {
             plan: None,
             grant: Some(Grant {
                 video: VideoId::parse("demo").unwrap(),
-                source: GrantSource::Purchase,
+                source,
                 granted_at: at(NOW - 10),
                 purchase_id: None,
                 revoked_at: None,
@@ -322,29 +310,22 @@ fn a_grant_is_reusable_exactly_while_the_core_would_grant_it_unchanged() {
         cached.handle(&stored, at(NOW + 7), &Fetched::default()),
         Outcome::Fetch(_)
     ));
-    let (until, after) =
-        replay_window(&mut cached, &stored, NOW + 7, &purchase_snapshot()).unwrap();
+    let (until, after) = replay_window(
+        &mut cached,
+        &stored,
+        NOW + 7,
+        &store_grant(GrantSource::Purchase),
+    )
+    .unwrap();
     assert_eq!(until, NOW + 17);
     assert_eq!(after, None, "the store is asked again");
 }
 
 #[test]
 fn a_grant_cut_short_by_a_rental_is_exact_and_never_reused() {
-    let rental = Fetched {
-        entitlement: Some(Ok(Snapshot {
-            plan: None,
-            grant: Some(Grant {
-                video: VideoId::parse("demo").unwrap(),
-                source: GrantSource::Rental {
-                    expires_at: at(NOW + 100),
-                },
-                granted_at: at(NOW - 10),
-                purchase_id: None,
-                revoked_at: None,
-            }),
-        })),
-        jwks: None,
-    };
+    let rental = store_grant(GrantSource::Rental {
+        expires_at: at(NOW + 100),
+    });
     let request = request("/session/videos/demo", &token(json!({}), "k1"));
     let mut edge = edge();
     assert!(matches!(
