@@ -26,6 +26,8 @@ pub enum CliError {
     Flag { flag: &'static str, problem: String },
     #[error(transparent)]
     Sign(#[from] reelgate_shared::cloudfront::SignError),
+    #[error(transparent)]
+    Stack(#[from] reelgate_local::StackError),
     #[error("{0}")]
     Other(String),
 }

@@ -5,7 +5,6 @@
 //! URL or cookies would be refused.
 
 mod commands;
-mod dev;
 mod error;
 mod logs;
 
@@ -33,7 +32,7 @@ enum Command {
     #[command(
         after_help = "Then open http://127.0.0.1:8080/ and sign in as alice, bob or carol (password demo-password)."
     )]
-    Dev(dev::DevArgs),
+    Dev(reelgate_local::DevArgs),
     /// Create CloudFront key pairs.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -53,7 +52,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Capacity(args) => capacity::run(args),
-        Command::Dev(args) => dev::run(args),
+        Command::Dev(args) => reelgate_local::run(args).map_err(error::CliError::from),
         Command::Keys(command) => keys::run(command),
         Command::Logs(args) => logs::run(args),
         Command::Sign(command) => sign::run(command),

@@ -232,9 +232,9 @@ async fn logs(args: LogsArgs) -> Result<ExitCode, CliError> {
     } else {
         args.regions.clone()
     };
-    let now_ms = i64::try_from(reelgate_api::auth::now().get())
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1000);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let mut start_ms = now_ms - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
     let mut clients = Vec::new();
     for region in &regions {

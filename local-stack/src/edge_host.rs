@@ -18,7 +18,7 @@ use reelgate_shared::crypto::native::NativeCrypto;
 use reelgate_shared::store::{Consistency, EntitlementStore};
 use serde_json::json;
 
-use super::store::DevStore;
+use crate::store::DevStore;
 
 pub enum EdgeHost {
     Native {

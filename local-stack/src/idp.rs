@@ -11,10 +11,19 @@ use std::sync::Mutex;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reelgate_shared::EpochSeconds;
+use reelgate_shared::store::EntitlementStore;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::users::DemoUser;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::stack::{Stack, now};
+use crate::users::DemoUser;
 
 /// Cognito's error shape: `{"__type": "...", "message": "..."}` with HTTP 400.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,4 +246,64 @@ fn random_token(bytes: usize) -> Result<String, IdpError> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| IdpError::Internal(e.to_string()))?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
+}
+
+// --- over HTTP, as Cognito serves it --------------------------------------
+
+/// How many titles the dev identity provider puts in a token, like the trigger.
+const CLAIMS_MAX_GRANTS: usize = 50;
+
+fn amz_json(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    response
+}
+
+pub(crate) async fn initiate_auth(
+    State(stack): State<Arc<Stack>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    if target != Some("AWSCognitoIdentityProviderService.InitiateAuth") {
+        return amz_json(StatusCode::BAD_REQUEST, IdpError::UnknownOperation.body());
+    }
+    let Ok(request) = serde_json::from_slice::<InitiateAuthRequest>(&body) else {
+        return amz_json(
+            StatusCode::BAD_REQUEST,
+            IdpError::InvalidParameter("malformed InitiateAuth request").body(),
+        );
+    };
+    let (user, with_refresh) = match stack.idp.authenticate(&request) {
+        Ok(found) => found,
+        Err(e) => return amz_json(StatusCode::BAD_REQUEST, e.body()),
+    };
+    // What the pre-token-generation trigger adds in AWS.
+    let mut claims = serde_json::Map::new();
+    match stack.store.entitlements(&user.sub).await {
+        Ok(all) => {
+            let ent = reelgate_api::trigger::token_entitlements(&all, CLAIMS_MAX_GRANTS, now());
+            claims.insert(
+                reelgate_shared::entitlement::CLAIM.into(),
+                Value::String(ent.encode()),
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "token issued without entitlement claims"),
+    }
+    match stack.idp.issue(&user, with_refresh, claims, now()) {
+        Ok(tokens) => amz_json(StatusCode::OK, tokens.to_response()),
+        Err(e) => amz_json(StatusCode::INTERNAL_SERVER_ERROR, e.body()),
+    }
+}
+
+pub(crate) async fn jwks(State(stack): State<Arc<Stack>>) -> Response {
+    let mut response = stack.jwks.clone().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }

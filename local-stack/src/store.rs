@@ -19,7 +19,7 @@ impl DevStore {
     /// already knows them (a DynamoDB table survives restarts).
     pub async fn seed(
         &self,
-        users: &[super::users::DemoUser],
+        users: &[crate::users::DemoUser],
         now: EpochSeconds,
     ) -> Result<(), StoreError> {
         for user in users {

@@ -1,0 +1,330 @@
+//! The wiring: builds every part from embedded defaults and serves them on
+//! one loopback port, routed by path like the real distribution.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{any, get, post};
+use reelgate_api::auth::{Authenticator, JwksSource};
+use reelgate_api::dynamo::DynamoStore;
+use reelgate_edge::Edge;
+use reelgate_shared::config::{ApiConfig, EdgeConfig, KeySource};
+use reelgate_shared::crypto::PolicyHash;
+use reelgate_shared::crypto::native::{NativeCrypto, PublicKey, PublicKeySet, SigningKey};
+use reelgate_shared::store::MemoryStore;
+use reelgate_shared::{EpochSeconds, VideoId};
+use serde_json::{Value, json};
+
+use crate::edge_host::EdgeHost;
+use crate::error::StackError;
+use crate::idp::DevIdp;
+use crate::store::DevStore;
+use crate::{cloudfront, idp, payments, users, web};
+
+/// The dev stack's keys are public (they are in the repository), and every
+/// production configuration refuses them.
+const EDGE_CONFIG: &str = include_str!("../../edge-auth/config.dev.json");
+const IDP_KEY: &str = include_str!("keys/idp-dev.pem");
+const CLOUDFRONT_PUBLIC_KEY: &str = include_str!("keys/cloudfront-dev.pub.pem");
+pub(crate) const WEBHOOK_SECRET: &str = "whsec_reelgate_local_dev";
+
+#[derive(clap::Args)]
+pub struct DevArgs {
+    /// Port on 127.0.0.1 to serve everything on.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Folder of titles: one sub-folder per title id holding master.m3u8 (default: the repository's media/).
+    #[arg(long)]
+    media: Option<PathBuf>,
+    /// Use this DynamoDB endpoint (e.g. DynamoDB Local) instead of the in-memory store.
+    #[arg(long)]
+    dynamodb_endpoint: Option<String>,
+    /// Use DynamoDB in your AWS account (credentials and region from the environment).
+    #[arg(long, conflicts_with = "dynamodb_endpoint")]
+    aws: bool,
+    /// DynamoDB table name (created and seeded with the demo users if absent).
+    #[arg(long, default_value = "reelgate-dev")]
+    table: String,
+    /// Run the real Lambda@Edge bundle (dist/edge-auth from scripts/build-edge) in Node instead of the native host.
+    #[arg(long)]
+    edge_bundle: Option<PathBuf>,
+}
+
+pub(crate) struct Stack {
+    pub(crate) store: Arc<DevStore>,
+    pub(crate) edge: EdgeHost,
+    pub(crate) idp: DevIdp,
+    pub(crate) auth: Authenticator,
+    pub(crate) cloudfront_keys: PublicKeySet,
+    pub(crate) resource_base: String,
+    pub(crate) media: PathBuf,
+    pub(crate) titles: Vec<Value>,
+    pub(crate) api_base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) jwks: String,
+}
+
+pub(crate) fn now() -> EpochSeconds {
+    reelgate_api::auth::now()
+}
+
+fn other(context: &str) -> impl Fn(String) -> StackError + '_ {
+    move |e| StackError::Other(format!("{context}: {e}"))
+}
+
+pub fn run(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StackError::Other(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(args))
+}
+
+fn media_dir(args: &DevArgs) -> PathBuf {
+    args.media.clone().unwrap_or_else(|| {
+        let local = PathBuf::from("media");
+        if local.join("demo").exists() {
+            local
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../media")
+        }
+    })
+}
+
+fn titles(media: &Path) -> Result<Vec<Value>, StackError> {
+    let entries = std::fs::read_dir(media).map_err(|source| StackError::Read {
+        path: media.to_owned(),
+        source,
+    })?;
+    let mut titles: Vec<Value> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("master.m3u8").exists())
+        .filter_map(|e| {
+            let id = VideoId::parse(e.file_name().to_str()?).ok()?;
+            let name = std::fs::read_to_string(e.path().join("title.txt"))
+                .map(|t| t.trim().to_owned())
+                .unwrap_or_else(|_| id.to_string());
+            Some(json!({"id": id, "name": name, "playlist": format!("/videos/{id}/master.m3u8")}))
+        })
+        .collect();
+    titles.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    if titles.is_empty() {
+        return Err(StackError::Other(format!(
+            "{} holds no titles (folders with master.m3u8)",
+            media.display()
+        )));
+    }
+    Ok(titles)
+}
+
+async fn build_store(args: &DevArgs) -> Result<DevStore, StackError> {
+    if args.dynamodb_endpoint.is_none() && !args.aws {
+        return Ok(DevStore::Memory(MemoryStore::new()));
+    }
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(endpoint) = &args.dynamodb_endpoint {
+        loader = loader
+            .endpoint_url(endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "reelgate-dev",
+            ));
+    }
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&loader.load().await),
+        args.table.clone(),
+    );
+    store
+        .create_table_if_missing()
+        .await
+        .map_err(|e| StackError::Other(format!("DynamoDB table {}: {e}", args.table)))?;
+    Ok(DevStore::Dynamo(store))
+}
+
+async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,aws=warn,hyper=warn".into()),
+        )
+        .try_init();
+    let edge_config = EdgeConfig::from_json(EDGE_CONFIG)
+        .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
+    let KeySource::Pem(signing_pem) = edge_config.signing.key.clone() else {
+        return Err(StackError::Other(
+            "the dev edge config must inline its signing key".into(),
+        ));
+    };
+    let signing_key = SigningKey::from_pem(&signing_pem)
+        .map_err(|e| StackError::Other(format!("dev signing key: {e}")))?;
+    let idp_key = SigningKey::from_pem(IDP_KEY)
+        .map_err(|e| StackError::Other(format!("dev IdP key: {e}")))?;
+    let cloudfront_key =
+        PublicKey::from_pem(CLOUDFRONT_PUBLIC_KEY).map_err(|e| StackError::Other(e.to_string()))?;
+    let media = media_dir(&args);
+    let titles = titles(&media)?;
+    let users = users::demo_users();
+
+    let store = Arc::new(build_store(&args).await?);
+    store
+        .seed(&users, now())
+        .await
+        .map_err(|e| StackError::Other(format!("seeding the store: {e}")))?;
+
+    let jwks_json =
+        serde_json::to_string(&edge_config.jwks).map_err(|e| StackError::Other(e.to_string()))?;
+    let edge = match &args.edge_bundle {
+        None => EdgeHost::native(
+            Edge::new(
+                edge_config.clone(),
+                NativeCrypto::with_signing_key(signing_key.clone()),
+                "us-east-1",
+            ),
+            jwks_json.clone(),
+        ),
+        Some(dir) => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .map_err(|e| StackError::Other(e.to_string()))?;
+            EdgeHost::bundle(dir, port, args.dynamodb_endpoint.as_deref())
+                .await
+                .map_err(other("edge bundle"))?
+        }
+    };
+
+    let client_id = edge_config.verifier.client_ids[0].clone();
+    let env = |name: &str| -> Option<String> {
+        Some(match name {
+            "REELGATE_ISSUER" => edge_config.verifier.issuer.clone(),
+            "REELGATE_CLIENT_IDS" => client_id.clone(),
+            "REELGATE_KEY_PAIR_ID" => edge_config.signing.key_pair_id.to_string(),
+            "REELGATE_RESOURCE_BASE" => edge_config.resource_base.clone()?,
+            "REELGATE_TABLE" => args.table.clone(),
+            "REELGATE_WEBHOOK_SECRET" => WEBHOOK_SECRET.into(),
+            "REELGATE_SIGNING_KEY_PEM" => signing_pem.clone(),
+            "REELGATE_ALLOW_PUBLIC_TEST_KEYS" => "true".into(),
+            _ => return None,
+        })
+    };
+    let api_config =
+        ApiConfig::from_env(&env).map_err(|e| StackError::Other(format!("dev API config: {e}")))?;
+    let api = reelgate_api::router(Arc::new(reelgate_api::App {
+        store: store.clone(),
+        auth: Authenticator::new(
+            api_config.verifier.clone(),
+            edge_config.jwks.clone(),
+            JwksSource::Fixed,
+        ),
+        webhook_secret: WEBHOOK_SECRET.as_bytes().to_vec(),
+        signing_key: signing_key.clone(),
+        config: api_config.clone(),
+    }));
+    let idp = DevIdp::new(
+        edge_config.verifier.issuer.clone(),
+        client_id,
+        "reelgate-dev-1".into(),
+        users.clone(),
+        Box::new(move |input: &[u8]| {
+            idp_key
+                .sign(input, PolicyHash::Sha256)
+                .map_err(|e| e.to_string())
+        }),
+    );
+
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port))
+            .await
+            .map_err(|e| {
+                StackError::Other(format!("cannot listen on 127.0.0.1:{}: {e}", args.port))
+            })?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StackError::Other(e.to_string()))?
+        .port();
+    let stack = Arc::new(Stack {
+        store,
+        auth: Authenticator::new(
+            api_config.verifier.clone(),
+            edge_config.jwks.clone(),
+            JwksSource::Fixed,
+        ),
+        edge,
+        idp,
+        cloudfront_keys: PublicKeySet::new()
+            .with(edge_config.signing.key_pair_id.clone(), cloudfront_key),
+        resource_base: edge_config.resource_base.clone().ok_or_else(|| {
+            StackError::Other("the dev edge config names its resource_base".into())
+        })?,
+        media: media.clone(),
+        titles,
+        api_base: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::new(),
+        jwks: jwks_json,
+    });
+    banner(&stack, &args, &users, port, &media);
+
+    let app = Router::new()
+        .route("/", get(web::index))
+        .route("/app.js", get(web::app_js))
+        .route("/app.css", get(web::app_css))
+        .route("/vendor/hls.min.js", get(web::hls))
+        .route("/idp/", post(idp::initiate_auth))
+        .route("/idp/.well-known/jwks.json", get(idp::jwks))
+        .route("/dev/config", get(web::dev_config))
+        .route("/dev/pay", post(payments::pay))
+        .route("/session/{*rest}", any(cloudfront::session))
+        .route("/videos/{*rest}", get(cloudfront::videos))
+        .route_service("/api/{*rest}", api)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .with_state(stack);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("\nreelgate dev: stopping");
+    })
+    .await
+    .map_err(|e| StackError::Other(format!("server error: {e}")))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn banner(stack: &Stack, args: &DevArgs, users: &[users::DemoUser], port: u16, media: &Path) {
+    let data = match (&args.dynamodb_endpoint, args.aws) {
+        (Some(endpoint), _) => format!("DynamoDB table {} at {endpoint}", args.table),
+        (None, true) => format!("DynamoDB table {} in your AWS account", args.table),
+        (None, false) => "in memory (gone when you stop)".to_owned(),
+    };
+    println!("reelgate dev is running on http://127.0.0.1:{port}/   (Ctrl-C stops it)");
+    println!();
+    println!("  demo users (password {}):", users::PASSWORD);
+    for user in users {
+        println!("    {:<6} {}", user.username, users::describe(user));
+    }
+    println!();
+    println!(
+        "  titles:     {}",
+        stack
+            .titles
+            .iter()
+            .filter_map(|t| t["id"].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("  media:      {}", media.display());
+    println!("  data:       {data}");
+    println!("  edge:       {}", stack.edge.describe());
+    println!(
+        "  routes:     / demo · /session/* edge · /videos/* CloudFront (signed cookies) · /api/* API · /idp/ Cognito"
+    );
+    println!();
+}
