@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod dynamo;
+pub mod extract;
 pub mod problem;
 pub mod routes;
 pub mod secrets;

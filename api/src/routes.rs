@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use reelgate_shared::cloudfront::{Policy, sign_url};
 use reelgate_shared::config::{ApiConfig, UrlPolicy};
 use reelgate_shared::crypto::native::SigningKey;
@@ -22,6 +22,7 @@ use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Authenticator, now};
+use crate::extract::{Admin, Caller, SingleQuery, TitlePath, UserPath, UserTitlePath};
 use crate::problem::Problem;
 use crate::webhook;
 
@@ -52,9 +53,12 @@ pub fn router<S: EntitlementStore + 'static>(app: Arc<App<S>>) -> Router {
             "/api/admin/users/{sub}/videos/{id}",
             put(admin_put_grant::<S>).delete(admin_delete_grant::<S>),
         )
-        .fallback(|| async {
-            Problem::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
-        })
+        // The API owns `/api/*` only, not a global fallback, so a host can
+        // merge this router beside its own routes (the local stack does).
+        .route(
+            "/api/{*rest}",
+            any(|| async { Problem::new(StatusCode::NOT_FOUND, "not_found", "no such API route") }),
+        )
         .method_not_allowed_fallback(|| async {
             Problem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -67,14 +71,6 @@ pub fn router<S: EntitlementStore + 'static>(app: Arc<App<S>>) -> Router {
 
 fn bad_request(reason: &'static str, detail: impl Into<String>) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, reason, detail)
-}
-
-fn video_id(raw: &str) -> Result<VideoId, Problem> {
-    VideoId::parse(raw).map_err(|e| bad_request("invalid_video_id", e.to_string()))
-}
-
-fn user_sub(raw: &str) -> Result<UserSub, Problem> {
-    UserSub::parse(raw).map_err(|e| bad_request("invalid_user", e.to_string()))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -203,25 +199,12 @@ impl<S> App<S> {
             .iter()
             .any(|g| claims.in_group(g))
     }
-
-    fn require_admin(&self, claims: &Claims) -> Result<(), Problem> {
-        if claims.in_group(&self.config.admin_group) {
-            Ok(())
-        } else {
-            Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("requires group {}", self.config.admin_group),
-            ))
-        }
-    }
 }
 
 async fn my_entitlements<S: EntitlementStore>(
     State(app): State<Arc<App<S>>>,
-    headers: HeaderMap,
+    Caller(claims): Caller,
 ) -> Result<Response, Problem> {
-    let claims = app.auth.authenticate(&headers).await?;
     let all = app.store.entitlements(&claims.sub).await?;
     let view = entitlements_view(
         claims.sub.clone(),
@@ -238,11 +221,6 @@ fn no_store(mut response: Response) -> Response {
         header::HeaderValue::from_static("no-store"),
     );
     response
-}
-
-#[derive(Deserialize)]
-struct SignedUrlQuery {
-    path: Option<String>,
 }
 
 /// An object path inside a title: segments of `A-Z a-z 0-9 . _ -` that do
@@ -311,13 +289,11 @@ async fn decide<S: EntitlementStore>(
 
 async fn signed_url<S: EntitlementStore>(
     State(app): State<Arc<App<S>>>,
-    Path(id): Path<String>,
-    Query(query): Query<SignedUrlQuery>,
-    headers: HeaderMap,
+    Caller(claims): Caller,
+    TitlePath(video): TitlePath,
+    query: SingleQuery,
 ) -> Result<Response, Problem> {
-    let claims = app.auth.authenticate(&headers).await?;
-    let video = video_id(&id)?;
-    let path = object_path(query.path.as_deref())?;
+    let path = object_path(query.get("path"))?;
     let now = now();
     let entitled = decide(&app, &claims, &video, now).await?.ok_or_else(|| {
         Problem::new(
@@ -374,12 +350,9 @@ async fn signed_url<S: EntitlementStore>(
 
 async fn admin_user<S: EntitlementStore>(
     State(app): State<Arc<App<S>>>,
-    Path(sub): Path<String>,
-    headers: HeaderMap,
+    Admin(_): Admin,
+    UserPath(user): UserPath,
 ) -> Result<Response, Problem> {
-    let claims = app.auth.authenticate(&headers).await?;
-    app.require_admin(&claims)?;
-    let user = user_sub(&sub)?;
     let all = app.store.entitlements(&user).await?;
     Ok(no_store(
         axum::Json(entitlements_view(user, all, false, now())).into_response(),
@@ -406,13 +379,11 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Problem> {
 
 async fn admin_put_plan<S: EntitlementStore>(
     State(app): State<Arc<App<S>>>,
-    Path(sub): Path<String>,
+    Admin(claims): Admin,
+    UserPath(user): UserPath,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let claims = app.auth.authenticate(&headers).await?;
-    app.require_admin(&claims)?;
-    let user = user_sub(&sub)?;
     let body: PlanBody = parse(&json_body(&headers, body).await?)?;
     let tier = body.tier.unwrap_or_else(|| "premium".to_owned());
     if tier.is_empty()
@@ -440,12 +411,9 @@ async fn admin_put_plan<S: EntitlementStore>(
 
 async fn admin_delete_plan<S: EntitlementStore>(
     State(app): State<Arc<App<S>>>,
-    Path(sub): Path<String>,
-    headers: HeaderMap,
+    Admin(claims): Admin,
+    UserPath(user): UserPath,
 ) -> Result<StatusCode, Problem> {
-    let claims = app.auth.authenticate(&headers).await?;
-    app.require_admin(&claims)?;
-    let user = user_sub(&sub)?;
     app.store.put_plan(&user, None).await?;
     tracing::info!(admin = %claims.sub, user = %user, "plan removed");
     Ok(StatusCode::NO_CONTENT)
@@ -453,13 +421,11 @@ async fn admin_delete_plan<S: EntitlementStore>(
 
 async fn admin_put_grant<S: EntitlementStore>(
     State(app): State<Arc<App<S>>>,
-    Path((sub, id)): Path<(String, String)>,
+    Admin(claims): Admin,
+    UserTitlePath(user, video): UserTitlePath,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let claims = app.auth.authenticate(&headers).await?;
-    app.require_admin(&claims)?;
-    let (user, video) = (user_sub(&sub)?, video_id(&id)?);
     let body: GrantBody = parse(&json_body(&headers, body).await?)?;
     let now = now();
     let source = match body.expires_at {
@@ -496,12 +462,9 @@ async fn admin_put_grant<S: EntitlementStore>(
 
 async fn admin_delete_grant<S: EntitlementStore>(
     State(app): State<Arc<App<S>>>,
-    Path((sub, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Admin(claims): Admin,
+    UserTitlePath(user, video): UserTitlePath,
 ) -> Result<StatusCode, Problem> {
-    let claims = app.auth.authenticate(&headers).await?;
-    app.require_admin(&claims)?;
-    let (user, video) = (user_sub(&sub)?, video_id(&id)?);
     if app.store.delete_grant(&user, &video).await? {
         tracing::info!(admin = %claims.sub, user = %user, video = %video, "grant removed");
         Ok(StatusCode::NO_CONTENT)

@@ -272,3 +272,167 @@ async fn the_contract_walk_on_dynamodb_local() {
     let dev = start(&["--dynamodb-endpoint", &dynamodb.endpoint()]);
     walk(&dev).await;
 }
+
+/// One API call as a client makes it: status, `Content-Type`, JSON body.
+async fn api(
+    dev: &Dev,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, String, Value) {
+    let mut request = client().request(method, format!("{}{path}", dev.base));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, content_type, body)
+}
+
+/// A refusal is a problem document with the expected status and reason.
+fn assert_problem(answer: &(u16, String, Value), status: u16, reason: &str) {
+    assert_eq!(answer.0, status, "{answer:?}");
+    assert_eq!(answer.1, "application/problem+json", "{answer:?}");
+    assert_eq!(answer.2["reason"], reason, "{answer:?}");
+}
+
+#[tokio::test]
+async fn every_api_route_answers_over_http_where_the_stack_mounts_it() {
+    use reqwest::Method;
+    let dev = start(&[]);
+    let (bob, _) = sign_in(&dev, "bob", "demo-password").await.unwrap();
+    let (admin, _) = sign_in(&dev, "admin", "demo-password").await.unwrap();
+    let carol = "ca201000-0000-4000-8000-000000000003";
+
+    // The seed's signed-URL API: bob owns demo, and CloudFront (the
+    // emulator) accepts the URL it signs — for that object and no other.
+    let (status, _, signed) = api(
+        &dev,
+        Method::GET,
+        "/api/videos/demo/signed-url?path=master.m3u8",
+        Some(&bob),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{signed}");
+    let url = signed["url"].as_str().unwrap();
+    let path = &url[url.find("/videos/").unwrap()..];
+    let (status, playlist) = fetch(&dev, path, None).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(playlist).unwrap().starts_with("#EXTM3U"));
+    let other_object = path.replacen("master.m3u8", "seg-000.ts", 1);
+    assert_eq!(fetch(&dev, &other_object, None).await.0, 403);
+    assert_problem(
+        &api(
+            &dev,
+            Method::GET,
+            "/api/videos/trailer/signed-url",
+            Some(&bob),
+            None,
+        )
+        .await,
+        403,
+        "not_entitled",
+    );
+
+    // Every route without a token is 401; the admin routes refuse a viewer with 403.
+    let admin_routes = [
+        (Method::GET, format!("/api/admin/users/{carol}"), None),
+        (
+            Method::PUT,
+            format!("/api/admin/users/{carol}/plan"),
+            Some(json!({"premium_until": 4102444800u64})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/admin/users/{carol}/plan"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/admin/users/{carol}/videos/demo"),
+            Some(json!({})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/admin/users/{carol}/videos/demo"),
+            None,
+        ),
+    ];
+    for (method, path) in [
+        (Method::GET, "/api/me/entitlements".to_owned()),
+        (Method::GET, "/api/videos/demo/signed-url".to_owned()),
+    ]
+    .into_iter()
+    .chain(admin_routes.iter().map(|(m, p, _)| (m.clone(), p.clone())))
+    {
+        let answer = api(&dev, method.clone(), &path, None, None).await;
+        assert_problem(&answer, 401, "token_missing");
+    }
+    for (method, path, body) in &admin_routes {
+        let answer = api(&dev, method.clone(), path, Some(&bob), body.clone()).await;
+        assert_problem(&answer, 403, "forbidden");
+    }
+
+    // The admin walks the premium-user service for carol, in order.
+    let answers = {
+        let mut answers = Vec::new();
+        for (method, path, body) in &admin_routes {
+            answers.push(api(&dev, method.clone(), path, Some(&admin), body.clone()).await);
+        }
+        answers
+    };
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    assert_eq!(statuses, [200, 200, 204, 200, 204], "{answers:?}");
+    assert_eq!(answers[0].2["user"], carol);
+    assert_eq!(answers[1].2["active"], true);
+    assert_eq!(answers[3].2["video_id"], "demo");
+    assert_problem(
+        &api(
+            &dev,
+            Method::DELETE,
+            &format!("/api/admin/users/{carol}/videos/demo"),
+            Some(&admin),
+            None,
+        )
+        .await,
+        404,
+        "grant_not_found",
+    );
+
+    // Bad path and query input: a problem document, never a 500 or plain text.
+    for (path, reason) in [
+        ("/api/videos/%FF/signed-url", "invalid_path"),
+        ("/api/videos/bad%20id/signed-url", "invalid_video_id"),
+        ("/api/videos/demo/signed-url?path=a&path=b", "invalid_query"),
+        ("/api/videos/demo/signed-url?path=%FF", "invalid_query"),
+        ("/api/videos/demo/signed-url?path=../secret", "invalid_path"),
+        ("/api/admin/users/%FF", "invalid_path"),
+    ] {
+        let token = if path.contains("admin") { &admin } else { &bob };
+        let answer = api(&dev, Method::GET, path, Some(token), None).await;
+        assert_problem(&answer, 400, reason);
+    }
+    assert_problem(
+        &api(&dev, Method::GET, "/api/no-such-route", Some(&bob), None).await,
+        404,
+        "not_found",
+    );
+    assert_problem(
+        &api(&dev, Method::POST, "/api/me/entitlements", Some(&bob), None).await,
+        405,
+        "method_not_allowed",
+    );
+}

@@ -282,9 +282,11 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         .route("/dev/pay", post(payments::pay))
         .route("/session/{*rest}", any(cloudfront::session))
         .route("/videos/{*rest}", get(cloudfront::videos))
-        .route_service("/api/{*rest}", api)
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
-        .with_state(stack);
+        .with_state(stack)
+        // Merged, not mounted under a catch-all: the API's own path
+        // parameters must be the only ones its extractors see.
+        .merge(api)
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

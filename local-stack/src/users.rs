@@ -1,5 +1,6 @@
 //! The demo accounts of ARCHITECTURE §9 (password `demo-password`):
-//! alice holds a premium plan, bob owns `demo`, carol holds nothing.
+//! alice holds a premium plan, bob owns `demo`, carol holds nothing, and
+//! `admin` is in the admin group that the premium-user service requires.
 
 use reelgate_shared::{UserSub, VideoId};
 
@@ -41,11 +42,18 @@ pub fn demo_users() -> Vec<DemoUser> {
             &["demo"],
         ),
         user("carol", "ca201000-0000-4000-8000-000000000003", false, &[]),
+        DemoUser {
+            groups: vec!["admin".to_owned()],
+            ..user("admin", "ad000000-0000-4000-8000-000000000004", false, &[])
+        },
     ]
 }
 
 /// What the banner says each user can watch.
 pub fn describe(user: &DemoUser) -> String {
+    if user.groups.iter().any(|g| g == "admin") {
+        return "admin group: the premium-user service at /api/admin/users/*".to_owned();
+    }
     match (user.premium, user.owns.as_slice()) {
         (true, _) => "premium plan: every title".to_owned(),
         (false, []) => "nothing yet: try the Buy button".to_owned(),
