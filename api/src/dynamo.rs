@@ -148,7 +148,8 @@ impl DynamoStore {
                 .build()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))
         };
-        self.client
+        let created = self
+            .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
@@ -157,9 +158,19 @@ impl DynamoStore {
             .key_schema(key(ATTR_PK, KeyType::Hash)?)
             .key_schema(key(ATTR_SK, KeyType::Range)?)
             .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(true)
+            .await;
+        match created {
+            Ok(_) => Ok(true),
+            // Another process created it meanwhile, or an attempt that timed
+            // out did and the SDK's retry found it: either way it exists.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
     }
 
     async fn get(&self, key: Item, consistent: bool) -> Result<Option<Item>, StoreError> {

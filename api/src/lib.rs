@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod extract;
 pub mod problem;
 pub mod routes;
+pub mod sdk;
 pub mod secrets;
 pub mod trigger;
 pub mod webhook;

@@ -14,6 +14,11 @@ const config = JSON.parse(readFileSync(new URL("config.json", here), "utf8"));
 // Lambda@Edge sets AWS_REGION to the region the function runs in.
 const region = process.env.AWS_REGION ?? "us-east-1";
 const STORE_TIMEOUT_MS = 1500;
+// The whole store read, both attempts included. The SDK's requestTimeout
+// does not fire while a stalled server holds an open connection (measured:
+// a SIGSTOPped DynamoDB Local held the read 20 s), so the call itself is
+// aborted: the viewer gets 503 well inside Lambda@Edge's 5 s.
+const STORE_DEADLINE_MS = 3000;
 
 // --- keys: node:crypto KeyObjects, made once per container ---------------
 
@@ -106,7 +111,7 @@ async function readEntitlement({ table, region: replica, user, video }) {
     const pk = { S: `USER#${user}` };
     const result = await dynamoClients.get(target).send(new BatchGetItemCommand({
       RequestItems: { [table]: { Keys: [{ PK: pk, SK: { S: `VIDEO#${video}` } }, { PK: pk, SK: { S: "PLAN" } }] } },
-    }));
+    }), { abortSignal: AbortSignal.timeout(STORE_DEADLINE_MS) });
     if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) return { error: "unprocessed_keys" };
     return { items: result.Responses?.[table] ?? [] };
   } catch (error) {

@@ -25,16 +25,19 @@ pub enum EdgeHost {
         edge: Box<Mutex<Edge<NativeCrypto>>>,
         jwks: String,
     },
-    /// `_node` is held so the child is killed when the host is dropped.
+    /// `_node` is held so the child is killed when the host is dropped, and
+    /// `_dir` (the bundle's private copy) is removed with it.
     Bundle {
         _node: tokio::process::Child,
+        _dir: tempfile::TempDir,
         url: String,
         client: reqwest::Client,
     },
 }
 
 /// The Node side of the bundle host: imports the bundle's `index.mjs` and
-/// answers each POSTed Lambda@Edge event with the handler's result.
+/// answers each POSTed Lambda@Edge event with the handler's result. A body
+/// that is not an event gets a 400, never a crash of the host.
 const BUNDLE_SERVER: &str = r#"
 import { createServer } from "node:http";
 import { pathToFileURL } from "node:url";
@@ -44,7 +47,15 @@ const { handler } = await import(pathToFileURL(join(dir, "index.mjs")).href);
 createServer(async (req, res) => {
   let body = "";
   for await (const chunk of req) body += chunk;
-  const result = await handler(JSON.parse(body));
+  let event;
+  try {
+    event = JSON.parse(body);
+  } catch {
+    res.statusCode = 400;
+    res.end('{"error":"malformed_event"}');
+    return;
+  }
+  const result = await handler(event);
   res.setHeader("content-type", "application/json");
   res.end(JSON.stringify(result));
 }).listen(Number(port), "127.0.0.1", () => console.error(`edge bundle ready on ${port}`));
@@ -58,9 +69,14 @@ impl EdgeHost {
         }
     }
 
-    /// Starts Node on the bundle in `dir`; the child dies with this process.
+    /// Starts Node on a private copy of the bundle in `dir`, configured with
+    /// `config_json` (the stack's own edge config, so the bundle reads the
+    /// same table and lifetimes as the rest of the stack), the way a deploy
+    /// replaces `config.json`. The copy lives in a fresh 0700 directory, so
+    /// no other local user can swap the code Node runs.
     pub async fn bundle(
         dir: &Path,
+        config_json: &str,
         port: u16,
         dynamodb_endpoint: Option<&str>,
     ) -> Result<Self, String> {
@@ -70,19 +86,55 @@ impl EdgeHost {
                 dir.display()
             ));
         }
-        let script =
-            std::env::temp_dir().join(format!("reelgate-edge-host-{}.mjs", std::process::id()));
-        std::fs::write(&script, BUNDLE_SERVER)
-            .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+        let copy = tempfile::Builder::new()
+            .prefix("reelgate-edge-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a private directory: {e}"))?;
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+            let name = entry.file_name();
+            if entry.file_type().is_ok_and(|t| t.is_file()) && name != "config.json" {
+                std::fs::copy(entry.path(), copy.path().join(&name))
+                    .map_err(|e| format!("cannot copy {}: {e}", entry.path().display()))?;
+            }
+        }
+        // Lambda's Node.js runtime provides the AWS SDK the bundle imports
+        // for store reads; here, the copy scripts/setup pins in tests/js.
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js/node_modules");
+        if dynamodb_endpoint.is_some() {
+            if !sdk.join("@aws-sdk/client-dynamodb").exists() {
+                return Err(format!(
+                    "the bundle reads DynamoDB with the AWS SDK that Lambda provides; install it with scripts/setup (expected in {})",
+                    sdk.display()
+                ));
+            }
+            std::os::unix::fs::symlink(&sdk, copy.path().join("node_modules"))
+                .map_err(|e| format!("cannot link the AWS SDK: {e}"))?;
+        }
+        let script = copy.path().join("local-host.mjs");
+        for (path, text) in [
+            (copy.path().join("config.json"), config_json),
+            (script.clone(), BUNDLE_SERVER),
+        ] {
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
         let mut command = tokio::process::Command::new("node");
         command
             .arg(&script)
-            .arg(dir.canonicalize().map_err(|e| e.to_string())?)
+            .arg(copy.path())
             .arg(port.to_string())
             .stdin(Stdio::null())
+            // The dev config's one replica region, as Lambda@Edge sets it.
+            .env("AWS_REGION", "us-east-1")
             .kill_on_drop(true);
         if let Some(endpoint) = dynamodb_endpoint {
-            command.env("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
+            // DynamoDB Local keeps a database per access key: the stack's.
+            command
+                .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+                .env("AWS_ACCESS_KEY_ID", crate::stack::LOCAL_ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", crate::stack::LOCAL_ACCESS_KEY);
         }
         let child = command
             .spawn()
@@ -95,6 +147,7 @@ impl EdgeHost {
             {
                 return Ok(Self::Bundle {
                     _node: child,
+                    _dir: copy,
                     url,
                     client: reqwest::Client::new(),
                 });

@@ -29,6 +29,9 @@ use crate::{cloudfront, idp, payments, users, web};
 const EDGE_CONFIG: &str = include_str!("../../edge-auth/config.dev.json");
 const IDP_KEY: &str = include_str!("keys/idp-dev.pem");
 const CLOUDFRONT_PUBLIC_KEY: &str = include_str!("keys/cloudfront-dev.pub.pem");
+/// The credentials every part of the stack uses with a local DynamoDB
+/// endpoint (DynamoDB Local keeps one database per access key).
+pub(crate) const LOCAL_ACCESS_KEY: &str = "local";
 pub(crate) const WEBHOOK_SECRET: &str = "whsec_reelgate_local_dev";
 
 #[derive(clap::Args)]
@@ -120,6 +123,15 @@ fn titles(media: &Path) -> Result<Vec<Value>, StackError> {
     Ok(titles)
 }
 
+/// The embedded dev edge config, naming the stack's table: the native host
+/// and the bundle host read the same document.
+fn edge_config_json(args: &DevArgs) -> Result<String, StackError> {
+    let mut config: Value = serde_json::from_str(EDGE_CONFIG)
+        .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
+    config["table"]["name"] = Value::String(args.table.clone());
+    Ok(config.to_string())
+}
+
 async fn build_store(args: &DevArgs) -> Result<DevStore, StackError> {
     if args.dynamodb_endpoint.is_none() && !args.aws {
         return Ok(DevStore::Memory(MemoryStore::new()));
@@ -130,15 +142,15 @@ async fn build_store(args: &DevArgs) -> Result<DevStore, StackError> {
             .endpoint_url(endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "local",
-                "local",
+                LOCAL_ACCESS_KEY,
+                LOCAL_ACCESS_KEY,
                 None,
                 None,
                 "reelgate-dev",
             ));
     }
     let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&loader.load().await),
+        reelgate_api::sdk::dynamodb_client(&loader.load().await),
         args.table.clone(),
     );
     store
@@ -155,7 +167,8 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
                 .unwrap_or_else(|_| "info,aws=warn,hyper=warn".into()),
         )
         .try_init();
-    let edge_config = EdgeConfig::from_json(EDGE_CONFIG)
+    let edge_config_json = edge_config_json(&args)?;
+    let edge_config = EdgeConfig::from_json(&edge_config_json)
         .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
     let KeySource::Pem(signing_pem) = edge_config.signing.key.clone() else {
         return Err(StackError::Other(
@@ -194,9 +207,14 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
                 .and_then(|l| l.local_addr())
                 .map(|a| a.port())
                 .map_err(|e| StackError::Other(e.to_string()))?;
-            EdgeHost::bundle(dir, port, args.dynamodb_endpoint.as_deref())
-                .await
-                .map_err(other("edge bundle"))?
+            EdgeHost::bundle(
+                dir,
+                &edge_config_json,
+                port,
+                args.dynamodb_endpoint.as_deref(),
+            )
+            .await
+            .map_err(other("edge bundle"))?
         }
     };
 

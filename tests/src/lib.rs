@@ -108,6 +108,31 @@ impl Server {
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// Stalls the server (SIGSTOP): connections open, nothing answers, as
+    /// a hung replica looks to its clients.
+    pub fn stall(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a stalled server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    /// Kills the server at once (SIGKILL): connections are refused.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill(1) runs");
+        assert!(status.success(), "kill -{name} {} failed", self.child.id());
+    }
 }
 
 impl Drop for Server {

@@ -25,7 +25,10 @@ async fn main() -> Result<(), Error> {
             client: reqwest::Client::new(),
         },
     );
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table.clone());
+    let store = DynamoStore::new(
+        reelgate_api::sdk::dynamodb_client(&aws),
+        config.table.clone(),
+    );
     let app = Arc::new(App {
         store,
         auth,

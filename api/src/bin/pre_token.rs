@@ -19,7 +19,7 @@ async fn main() -> Result<(), Error> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1500);
     let aws = aws_config::load_from_env().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    let store = DynamoStore::new(reelgate_api::sdk::dynamodb_client(&aws), table);
     run(service_fn(
         |event: LambdaEvent<CognitoEventUserPoolsPreTokenGenV2>| {
             let store = store.clone();
