@@ -28,7 +28,7 @@ pub enum EdgeHost {
     /// `_node` is held so the child is killed when the host is dropped, and
     /// `_dir` (the bundle's private copy) is removed with it.
     Bundle {
-        _node: tokio::process::Child,
+        _node: Box<tokio::process::Child>,
         _dir: tempfile::TempDir,
         url: String,
         client: reqwest::Client,
@@ -146,7 +146,7 @@ impl EdgeHost {
                 .is_ok()
             {
                 return Ok(Self::Bundle {
-                    _node: child,
+                    _node: Box::new(child),
                     _dir: copy,
                     url,
                     client: reqwest::Client::new(),
