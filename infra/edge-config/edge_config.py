@@ -30,6 +30,8 @@ import zipfile
 
 import boto3
 
+from cfn_response import respond
+
 BUNDLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle")
 # Fields only a local (development) config may carry.
 DEVELOPMENT_FIELDS = ("allow_public_test_keys", "private_key_pem")
@@ -117,21 +119,3 @@ def entry(name):
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     return info
-
-
-def respond(event, context, status, data, physical, reason):
-    """The custom-resource reply: a PUT of this JSON to the pre-signed ResponseURL."""
-    body = json.dumps({
-        "Status": status,
-        "Reason": f"{reason} (log stream {getattr(context, 'log_stream_name', '?')})",
-        "PhysicalResourceId": physical,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "Data": data,
-    }).encode()
-    request = urllib.request.Request(
-        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
-    )
-    with urllib.request.urlopen(request, timeout=30):  # nosec B310: CloudFormation's pre-signed https URL
-        pass

@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import unittest
@@ -72,12 +73,16 @@ class Loopback(BaseHTTPRequestHandler):
         pass
 
 
-def load_package(directory, name):
-    """Imports edge_config.py from a package directory, as Lambda imports its handler."""
-    spec = importlib.util.spec_from_file_location(name, os.path.join(directory, "edge_config.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_package(directory, name, handler_file="edge_config.py"):
+    """Imports a handler file from a package directory, as Lambda does (the package on sys.path)."""
+    sys.path.insert(0, directory)
+    try:
+        spec = importlib.util.spec_from_file_location(name, os.path.join(directory, handler_file))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(directory)
 
 
 class Context:
@@ -223,6 +228,44 @@ class EdgeConfigCustomResource(unittest.TestCase):
         self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
         self.assertEqual(self.versions(), before)
         self.assertIn(created["Data"]["VersionArn"].rsplit(":", 1)[1], before)
+
+
+class EdgeLogsCustomResource(unittest.TestCase):
+    """infra/edge-config/edge_logs.py against moto's EC2 and CloudWatch Logs in every region."""
+
+    @classmethod
+    def setUpClass(cls):
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        cls.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+        cls.moto.start()
+        cls.endpoint = f"http://127.0.0.1:{cls.moto._port}"
+        cls.logs_module = load_package(PACKAGE, "edge_logs_built", "edge_logs.py")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+
+    def session(self):
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+        return boto3.Session(region_name=REGION)
+
+    def group(self, region, name):
+        logs = self.session().client("logs", region_name=region)
+        return [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
+
+    def test_every_enabled_region_gets_the_group_with_the_retention(self):
+        regions = self.logs_module.apply({"FunctionName": "stack-edge", "RetentionInDays": "30"}, self.session())
+        enabled = [r["RegionName"] for r in self.session().client("ec2").describe_regions()["Regions"]]
+        self.assertEqual(sorted(enabled), regions)
+        for region in ("us-east-1", "us-east-2", "eu-central-1", "ap-northeast-1", "sa-east-1", "me-central-1"):
+            self.assertIn(region, regions)
+            group = self.group(region, "/aws/lambda/us-east-1.stack-edge")
+            self.assertEqual([g.get("retentionInDays") for g in group], [30], region)
+
+    def test_a_group_lambda_edge_already_made_gets_the_retention(self):
+        self.session().client("logs", region_name="eu-west-2").create_log_group(logGroupName="/aws/lambda/us-east-1.old-edge")
+        self.logs_module.apply({"FunctionName": "old-edge", "RetentionInDays": "7"}, self.session())
+        self.assertEqual([g.get("retentionInDays") for g in self.group("eu-west-2", "/aws/lambda/us-east-1.old-edge")], [7])
 
 
 class Tagged(str):
