@@ -4,16 +4,20 @@
 // replicated to the table's other replica regions, as infra/template.yaml
 // does (ARCHITECTURE §12). Every region must serve cookies that verify; a
 // missing or unusable secret must answer 503 signing_unavailable and recover
-// without a restart once the secret is there. Run by scripts/test after
-// scripts/build-edge.
+// without a restart once the secret is there. With the table in DynamoDB Local
+// (one table per replica region), the store decides in every region too.
+// Run by scripts/test after scripts/build-edge.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { join } from "node:path";
 
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+
 import {
-  bearer, config, cookieHeader, event, freePort, loadBundle, root, signingPem, token, verifyCookies,
+  bearer, captureLogs, config, cookieHeader, event, freePort, loadBundle, root, signingPem, startDynamoDbLocal, token,
+  verifyCookies,
 } from "./helpers.mjs";
 
 const BASE = "https://d111111abcdef8.cloudfront.net";
@@ -185,5 +189,66 @@ describe("a secret still holding the stack's generated placeholder answers 503, 
     const response = await playUntilServed(handler);
     assert.equal(response.status, "200", response.body);
     assert.equal(verifyCookies(`${BASE}/videos/demo/master.m3u8`, cookieHeader(response)), "valid");
+  });
+});
+
+describe("the store decides in every edge region (a table per replica region in DynamoDB Local)", () => {
+  let ddb;
+  let arn;
+  before(async () => {
+    arn = await createSecret("reelgate-SigningKeyASecret-store", signingPem);
+    ddb = await startDynamoDbLocal();
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = ddb.endpoint;
+    const now = Math.floor(Date.now() / 1000);
+    // DynamoDB Local keeps one database per region: each replica region gets its copy.
+    for (const region of REPLICAS) {
+      const client = new DynamoDBClient({ region, endpoint: ddb.endpoint });
+      await client.send(new CreateTableCommand({
+        TableName: "reelgate", BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "PK", AttributeType: "S" }, { AttributeName: "SK", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "PK", KeyType: "HASH" }, { AttributeName: "SK", KeyType: "RANGE" }],
+      }));
+      await client.send(new PutItemCommand({
+        TableName: "reelgate",
+        Item: { PK: { S: "USER#buyer" }, SK: { S: "VIDEO#demo" }, source: { S: "purchase" }, granted_at: { N: String(now - 60) }, purchase_id: { S: "evt_1" } },
+      }));
+    }
+  });
+  after(async () => {
+    delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    await ddb?.stop();
+  });
+
+  const ask = (handler, sub) => captureLogs(() => handler(event({ headers: bearer(token({ sub })) })));
+
+  test("a buyer known only to the store gets cookies that verify in every region", async () => {
+    for (const region of EDGE_REGIONS) {
+      const { result, lines } = await ask(await container(region, arn), "buyer");
+      assert.equal(result.status, "200", `${region}: ${result.body}`);
+      assert.equal(JSON.parse(lines.at(-1)).entitlement_source, "store", region);
+      assert.equal(verifyCookies(`${BASE}/videos/demo/master.m3u8`, cookieHeader(result)), "valid", region);
+    }
+  });
+
+  test("a viewer without a grant gets 403 not_entitled in every region", async () => {
+    for (const region of EDGE_REGIONS) {
+      const { result } = await ask(await container(region, arn), "nobody");
+      assert.equal(result.status, "403", `${region}: ${result.body}`);
+      assert.equal(JSON.parse(result.body).error, "not_entitled", region);
+    }
+  });
+
+  test("an unreachable store gives 503 entitlement_unavailable in every region", async () => {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = "http://127.0.0.1:9";
+    try {
+      for (const region of EDGE_REGIONS) {
+        const { result } = await ask(await container(region, arn), "buyer");
+        assert.equal(result.status, "503", `${region}: ${result.body}`);
+        assert.deepEqual(JSON.parse(result.body), { error: "entitlement_unavailable" }, region);
+        assert.equal(result.headers["set-cookie"], undefined, region);
+      }
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = ddb.endpoint;
+    }
   });
 });
