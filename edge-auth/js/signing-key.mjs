@@ -96,7 +96,7 @@ class Slot {
 /// The key slots of `signing` (the config's `signing` object), read from
 /// `regions` in order. `key(slot)` is the KeyObject or null; `ensure()`
 /// (await it before a request reaches the core) loads what is missing.
-export function signingKeys(signing, regions) {
+export function signingKeys(signing, regions = []) {
   const slots = [new Slot(signing, regions), signing.next ? new Slot(signing.next, regions) : null];
   return {
     key: (slot) => slots[slot]?.key ?? null,
