@@ -46,19 +46,21 @@ def handler(event, context):
     physical = event.get("PhysicalResourceId") or event["LogicalResourceId"]
     try:
         if event["RequestType"] in ("Create", "Update"):
-            arn = publish(event["ResourceProperties"], boto3.client("lambda"))
+            arn = publish(event["ResourceProperties"], boto3.Session())
             data, physical = {"VersionArn": arn}, arn
     except Exception as error:  # every failure is reported to CloudFormation, never left to time out
         status, reason = "FAILED", f"{type(error).__name__}: {error}"[:1000]
     respond(event, context, status, data, physical, reason)
 
 
-def publish(props, lam):
+def publish(props, session):
     """Writes the configured bundle into `props["FunctionName"]` and publishes it; returns the version ARN."""
     name = props["FunctionName"]
     config = deployable_config(props["Config"])
+    check_replicas(config, session)
     config["jwks"] = fetch_jwks(config["jwks_url"])
     code = bundle_zip(config)
+    lam = session.client("lambda")
     lam.update_function_code(FunctionName=name, ZipFile=code)
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     version = lam.publish_version(
@@ -90,6 +92,27 @@ def deployable_config(text):
     if not regions or regions[0] != home:
         raise ConfigError(f"Config field table.replica_regions must start with the home region {home}")
     return config
+
+
+def check_replicas(config, session):
+    """Every region the edge reads its signing keys from must hold a replica of each key's secret
+    (ARCHITECTURE §12): refuse the deploy rather than 503 in the edge locations reading there."""
+    regions = config["table"]["replica_regions"]
+    slots = [("signing", config["signing"])]
+    if config["signing"].get("next"):
+        slots.append(("signing.next", config["signing"]["next"]))
+    for field, slot in slots:
+        arn = slot["private_key_secret_arn"]
+        home = arn.split(":")[3]
+        secret = session.client("secretsmanager", region_name=home).describe_secret(SecretId=arn)
+        # InProgress counts: CloudFormation may run this seconds after creating the replicas.
+        replicas = {r["Region"] for r in secret.get("ReplicationStatus", []) if r.get("Status") != "Failed"}
+        missing = [r for r in regions if r != home and r not in replicas]
+        if missing:
+            raise ConfigError(
+                f"Config field {field}.private_key_secret_arn: the secret has no replica in {', '.join(missing)}, "
+                "where the edge reads it (table.replica_regions)"
+            )
 
 
 def fetch_jwks(url):

@@ -27,7 +27,6 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PACKAGE = os.path.join(ROOT, "dist", "edge-config")
 PLACEHOLDER = os.path.join(ROOT, "dist", "edge-lambda")
 ACCOUNT, REGION, FUNCTION = "123456789012", "us-east-1", "reelgate-EdgeFunction-test"
-SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:reelgate-SigningKeyASecret-abc-XyZ123"
 
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "test",
@@ -113,6 +112,13 @@ class EdgeConfigCustomResource(unittest.TestCase):
             FunctionName=FUNCTION, Runtime="nodejs22.x", Role=role, Handler="index.handler",
             Code={"ZipFile": zip_dir(PLACEHOLDER)}, Publish=False,
         )
+        # The signing secret as the template makes it: replicated to the table's other replica regions.
+        secrets = boto3.client("secretsmanager")
+        cls.secret = secrets.create_secret(
+            Name="reelgate-SigningKeyASecret-abc", SecretString="pem",
+            AddReplicaRegions=[{"Region": "eu-west-1"}, {"Region": "ap-southeast-1"}],
+        )["ARN"]
+        cls.unreplicated = secrets.create_secret(Name="reelgate-SigningKeyBSecret-abc", SecretString="pem")["ARN"]
         cls.package = load_package(PACKAGE, "edge_config_built")
         # The same package with different edge code: what a new build of the bundle ships.
         changed = os.path.join(cls.tmp, "changed")
@@ -133,7 +139,7 @@ class EdgeConfigCustomResource(unittest.TestCase):
             "jwks_url": f"{self.base}/jwks.json",
             "client_ids": ["client"],
             "token_use": "access",
-            "signing": {"key_pair_id": "K2TEST", "private_key_secret_arn": SECRET, "hash": "sha1"},
+            "signing": {"key_pair_id": "K2TEST", "private_key_secret_arn": self.secret, "hash": "sha1"},
             "cookie": {"ttl_seconds": 300, "same_site": "Lax", "bind_client_ip": False},
             "resource_base": "https://d111111abcdef8.cloudfront.net",
             "table": {"name": "reelgate-Table", "replica_regions": [REGION, "eu-west-1", "ap-southeast-1"]},
@@ -199,7 +205,7 @@ class EdgeConfigCustomResource(unittest.TestCase):
         self.assertNotIn("allow_public_test_keys", config)
         self.assertNotIn("private_key_pem", config["signing"])
         self.assertEqual(config["jwks"], Loopback.jwks)
-        self.assertEqual(config["signing"]["private_key_secret_arn"], SECRET)
+        self.assertEqual(config["signing"]["private_key_secret_arn"], self.secret)
 
     def test_a_development_config_is_refused_naming_the_field(self):
         before = self.versions()
@@ -221,6 +227,14 @@ class EdgeConfigCustomResource(unittest.TestCase):
         reply = self.run_request(self.package, "Update", self.config(table=table))
         self.assertEqual(reply["Status"], "FAILED")
         self.assertIn("table.replica_regions", reply["Reason"])
+
+    def test_a_signing_secret_without_a_replica_where_the_edge_reads_is_refused(self):
+        before = self.versions()
+        signing = {"key_pair_id": "K2TEST", "private_key_secret_arn": self.unreplicated, "hash": "sha1"}
+        reply = self.run_request(self.package, "Update", self.config(signing=signing))
+        self.assertEqual(reply["Status"], "FAILED")
+        self.assertIn("no replica in eu-west-1, ap-southeast-1", reply["Reason"])
+        self.assertEqual(self.versions(), before)
 
     def test_delete_succeeds_and_keeps_every_version(self):
         created = self.run_request(self.package, "Create", self.config())
