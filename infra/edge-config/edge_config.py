@@ -78,15 +78,18 @@ def deployable_config(text):
         config = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(f"Config is not JSON: {error}") from None
-    signing = [config.get("signing") or {}, (config.get("signing") or {}).get("next") or {}]
+    slots = signing_slots(config)
     for field in DEVELOPMENT_FIELDS:
-        if config.get(field) or any(slot.get(field) for slot in signing):
+        if config.get(field):
             raise ConfigError(f"Config field {field} is for local use only")
-    for slot in signing[:1] + [s for s in signing[1:] if s]:
+        for name, slot in slots:
+            if slot.get(field):
+                raise ConfigError(f"Config field {name}.{field} is for local use only")
+    for name, slot in slots:
         if not slot.get("private_key_secret_arn"):
-            raise ConfigError("Config field signing.private_key_secret_arn is empty")
+            raise ConfigError(f"Config field {name}.private_key_secret_arn is empty")
         if slot.get("key_pair_id", "NONE") == "NONE":
-            raise ConfigError("Config field signing.key_pair_id is empty: the signing slot holds no public key")
+            raise ConfigError(f"Config field {name}.key_pair_id is empty: the signing slot holds no public key")
     regions = (config.get("table") or {}).get("replica_regions") or []
     home = config["signing"]["private_key_secret_arn"].split(":")[3]
     if not regions or regions[0] != home:
@@ -94,14 +97,17 @@ def deployable_config(text):
     return config
 
 
+def signing_slots(config):
+    """The key slots the edge loads, by config field: `signing`, and `signing.next` when staged."""
+    signing = config.get("signing") or {}
+    return [("signing", signing)] + ([("signing.next", signing["next"])] if signing.get("next") else [])
+
+
 def check_replicas(config, session):
     """Every region the edge reads its signing keys from must hold a replica of each key's secret
     (ARCHITECTURE §12): refuse the deploy rather than 503 in the edge locations reading there."""
     regions = config["table"]["replica_regions"]
-    slots = [("signing", config["signing"])]
-    if config["signing"].get("next"):
-        slots.append(("signing.next", config["signing"]["next"]))
-    for field, slot in slots:
+    for field, slot in signing_slots(config):
         arn = slot["private_key_secret_arn"]
         home = arn.split(":")[3]
         secret = session.client("secretsmanager", region_name=home).describe_secret(SecretId=arn)
