@@ -6,7 +6,8 @@
 // and writes one log line per request. It never logs tokens, cookies or keys.
 
 import { readFileSync } from "node:fs";
-import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
+import { createPublicKey, sign, verify } from "node:crypto";
+import { signingKeys } from "./signing-key.mjs";
 
 const coldStart = process.hrtime.bigint();
 const here = new URL(".", import.meta.url);
@@ -37,19 +38,6 @@ function loadJwks(jwks) {
 }
 loadJwks(config.jwks);
 
-async function loadSigningKey(signing) {
-  if (signing.private_key_pem) return createPrivateKey(signing.private_key_pem);
-  // The secret is replicated to every edge region; read the local replica.
-  const arn = signing.private_key_secret_arn.replace(/^(arn:[^:]+:secretsmanager:)[^:]+/, `$1${region}`);
-  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
-  const client = new SecretsManagerClient({ region });
-  const secret = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-  return createPrivateKey(secret.SecretString);
-}
-// Slot 0 signs; slot 1 is the key staged to take over at
-// `signing.next.activate_at` (the core decides which one to use when).
-const signingKeys = [await loadSigningKey(config.signing), config.signing.next ? await loadSigningKey(config.signing.next) : null];
-
 // --- the WebAssembly core ---------------------------------------------------
 
 const encoder = new TextEncoder();
@@ -59,7 +47,7 @@ const bytes = (ptr, len) => new Uint8Array(memory.buffer, ptr, len);
 
 const host = {
   sign_policy(slot, ptr, len, sha256, out, cap) {
-    const key = signingKeys[slot];
+    const key = signing.key(slot);
     if (!key) return -1;
     const signature = sign(sha256 ? "sha256" : "sha1", bytes(ptr, len), key);
     if (signature.length > cap) return -1;
@@ -93,6 +81,11 @@ function call(name, message) {
 
 const ready = call("init", { config: JSON.stringify(config), region });
 if (ready.error) throw new Error(`reelgate: invalid config.json: ${ready.error}`);
+// Slot 0 signs; slot 1 is the key staged for `signing.next.activate_at`.
+// Read from the replicas nearest first; a failed load is retried by later
+// requests (signing-key.mjs), never thrown here.
+const signing = signingKeys(config.signing, ready.read_regions);
+await signing.ensure();
 
 // --- I/O the core asks for ---------------------------------------------------
 
@@ -204,6 +197,7 @@ export const handler = async (event) => {
     log(cf?.config?.requestId, hit.decision, started);
     return hit.response;
   }
+  await signing.ensure();
   for (let step = 0; step < 3; step += 1) {
     const now = Math.floor(Date.now() / 1000);
     const out = call("handle", `{"request":${request},"now":${now},"fetched":${JSON.stringify(fetched)}}`);

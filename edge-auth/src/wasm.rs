@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{Request, Response};
 use crate::handler::{Edge, Fetch, Fetched, Outcome, error_response};
 use crate::log::Decision;
+use crate::region::read_order;
 
 #[link(wasm_import_module = "host")]
 unsafe extern "C" {
@@ -129,6 +130,9 @@ thread_local! {
 enum Reply<'a> {
     Ready {
         ok: bool,
+        /// The replica regions nearest first (`region::read_order`): where
+        /// the host reads the signing-key secret, by the store's rule.
+        read_regions: Vec<String>,
     },
     Failed {
         error: String,
@@ -182,7 +186,8 @@ struct InitMessage {
     region: String,
 }
 
-/// Validates the config and builds the edge. Reply: `{"ok": true}` or
+/// Validates the config and builds the edge. Reply: `{"ok": true,
+/// "read_regions": ["<nearest replica>", …]}` or
 /// `{"error": "<field and problem>"}`.
 #[unsafe(no_mangle)]
 pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
@@ -197,10 +202,17 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
     };
     match EdgeConfig::from_json(&message.config) {
         Ok(config) => {
+            let read_regions = read_order(&message.region, &config.table.replica_regions)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
             EDGE.with(|edge| {
                 *edge.borrow_mut() = Some(Edge::new(config, HostCrypto, message.region))
             });
-            reply(&Reply::Ready { ok: true })
+            reply(&Reply::Ready {
+                ok: true,
+                read_regions,
+            })
         }
         Err(e) => reply(&Reply::Failed {
             error: e.to_string(),

@@ -56,7 +56,7 @@ export function config(overrides = {}) {
 export async function loadBundle(cfg) {
   mkdirSync(join(root, "tests/js/.bundles"), { recursive: true });
   const dir = mkdtempSync(join(root, "tests/js/.bundles/edge-"));
-  for (const file of ["index.mjs", "reelgate_edge.wasm"]) copyFileSync(join(bundleDir, file), join(dir, file));
+  for (const file of ["index.mjs", "signing-key.mjs", "reelgate_edge.wasm"]) copyFileSync(join(bundleDir, file), join(dir, file));
   writeFileSync(join(dir, "config.json"), JSON.stringify(cfg));
   const module = await import(join(dir, "index.mjs"));
   return { handler: module.handler, cleanup: () => rmSync(dir, { recursive: true, force: true }) };

@@ -1,0 +1,150 @@
+"""CloudFormation custom resource: configures and publishes the Lambda@Edge function.
+
+Lambda@Edge has no environment variables, and the pool, client, key and
+secret ids are made by the stack, so the edge's config.json can only be
+written after they exist. This resource writes it into the edge bundle,
+replaces the function's code with the result and publishes the version the
+distribution uses (its `VersionArn`).
+
+The bundle comes from this function's own package (`bundle/`, written by
+scripts/build-edge next to this file) rather than from the edge function's
+deployed code: what is published is exactly what was built, and the
+template passes this function's published version (`BundleVersion`) as a
+property, so any new bundle (code or config) changes the properties and
+publishes a new edge version. The edge function's own code (`$LATEST`
+until this resource runs) carries a placeholder config that refuses every
+viewer (infra/edge-placeholder.json).
+
+Requests: Create and Update publish; Delete does nothing (a version
+replicated by Lambda@Edge can only be deleted once CloudFront lets go of
+it, hours later: docs/deploy.md, teardown).
+"""
+
+import base64
+import hashlib
+import io
+import json
+import os
+import urllib.request
+import zipfile
+
+import boto3
+
+from cfn_response import respond
+
+BUNDLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle")
+# Fields only a local (development) config may carry.
+DEVELOPMENT_FIELDS = ("allow_public_test_keys", "private_key_pem")
+
+
+class ConfigError(ValueError):
+    """The Config property cannot be deployed; the message names the field."""
+
+
+def handler(event, context):
+    status, data, reason = "SUCCESS", {}, "ok"
+    physical = event.get("PhysicalResourceId") or event["LogicalResourceId"]
+    try:
+        if event["RequestType"] in ("Create", "Update"):
+            arn = publish(event["ResourceProperties"], boto3.Session())
+            data, physical = {"VersionArn": arn}, arn
+    except Exception as error:  # every failure is reported to CloudFormation, never left to time out
+        status, reason = "FAILED", f"{type(error).__name__}: {error}"[:1000]
+    respond(event, context, status, data, physical, reason)
+
+
+def publish(props, session):
+    """Writes the configured bundle into `props["FunctionName"]` and publishes it; returns the version ARN."""
+    name = props["FunctionName"]
+    config = deployable_config(props["Config"])
+    check_replicas(config, session)
+    config["jwks"] = fetch_jwks(config["jwks_url"])
+    code = bundle_zip(config)
+    lam = session.client("lambda")
+    lam.update_function_code(FunctionName=name, ZipFile=code)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    version = lam.publish_version(
+        FunctionName=name,
+        # Publish exactly the code written above, even if another update raced it.
+        CodeSha256=base64.b64encode(hashlib.sha256(code).digest()).decode(),
+        Description=f"reelgate edge, bundle {props.get('BundleVersion', '?')}"[:256],
+    )
+    return version["FunctionArn"]
+
+
+def deployable_config(text):
+    """Parses the Config property and refuses what must never reach viewers."""
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"Config is not JSON: {error}") from None
+    slots = signing_slots(config)
+    for field in DEVELOPMENT_FIELDS:
+        if config.get(field):
+            raise ConfigError(f"Config field {field} is for local use only")
+        for name, slot in slots:
+            if slot.get(field):
+                raise ConfigError(f"Config field {name}.{field} is for local use only")
+    for name, slot in slots:
+        if not slot.get("private_key_secret_arn"):
+            raise ConfigError(f"Config field {name}.private_key_secret_arn is empty")
+        if slot.get("key_pair_id", "NONE") == "NONE":
+            raise ConfigError(f"Config field {name}.key_pair_id is empty: the signing slot holds no public key")
+    regions = (config.get("table") or {}).get("replica_regions") or []
+    home = config["signing"]["private_key_secret_arn"].split(":")[3]
+    if not regions or regions[0] != home:
+        raise ConfigError(f"Config field table.replica_regions must start with the home region {home}")
+    return config
+
+
+def signing_slots(config):
+    """The key slots the edge loads, by config field: `signing`, and `signing.next` when staged."""
+    signing = config.get("signing") or {}
+    return [("signing", signing)] + ([("signing.next", signing["next"])] if signing.get("next") else [])
+
+
+def check_replicas(config, session):
+    """Every region the edge reads its signing keys from must hold a replica of each key's secret
+    (ARCHITECTURE §12): refuse the deploy rather than 503 in the edge locations reading there."""
+    regions = config["table"]["replica_regions"]
+    for field, slot in signing_slots(config):
+        arn = slot["private_key_secret_arn"]
+        home = arn.split(":")[3]
+        secret = session.client("secretsmanager", region_name=home).describe_secret(SecretId=arn)
+        # InProgress counts: CloudFormation may run this seconds after creating the replicas.
+        replicas = {r["Region"] for r in secret.get("ReplicationStatus", []) if r.get("Status") != "Failed"}
+        missing = [r for r in regions if r != home and r not in replicas]
+        if missing:
+            raise ConfigError(
+                f"Config field {field}.private_key_secret_arn: the secret has no replica in {', '.join(missing)}, "
+                "where the edge reads it (table.replica_regions)"
+            )
+
+
+def fetch_jwks(url):
+    """The user pool's signing keys, baked in so a cold container needs no fetch."""
+    with urllib.request.urlopen(url, timeout=10) as response:  # nosec B310: the pool's https URL from the template
+        jwks = json.loads(response.read())
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        raise ConfigError(f"JWKS at {url} holds no keys")
+    return jwks
+
+
+def bundle_zip(config):
+    """The packaged bundle with `config` as its config.json, byte-for-byte reproducible."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in sorted(os.listdir(BUNDLE_DIR)):
+            if name == "config.json":
+                continue
+            with open(os.path.join(BUNDLE_DIR, name), "rb") as f:
+                dst.writestr(entry(name), f.read())
+        dst.writestr(entry("config.json"), json.dumps(config, sort_keys=True))
+    return out.getvalue()
+
+
+def entry(name):
+    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
