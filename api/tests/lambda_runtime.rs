@@ -397,13 +397,10 @@ async fn api_environment(
 #[ignore = "needs DynamoDB Local and moto_server from scripts/setup; scripts/test runs it"]
 async fn the_api_function_answers_api_gateway_v2_events_under_the_runtime_api() {
     let (dynamodb, moto) = (dynamodb_local(), moto_server());
-    DynamoStore::new(
-        dynamodb_client(&dynamodb.endpoint()).await,
-        "reelgate".into(),
-    )
-    .create_table_if_missing()
-    .await
-    .unwrap();
+    DynamoStore::new(dynamodb_client(&dynamodb.endpoint()).await, "reelgate")
+        .create_table_if_missing()
+        .await
+        .unwrap();
     let runtime = LambdaRuntime::start().await;
     let env = api_environment(&runtime, &dynamodb.endpoint(), &moto.endpoint()).await;
     let _function = start_function(env!("CARGO_BIN_EXE_reelgate-api"), &runtime, &env);
@@ -523,10 +520,7 @@ async fn the_api_function_refuses_to_start_without_its_secret_and_names_it() {
 #[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
 async fn the_pre_token_function_adds_claims_to_a_documented_v2_event() {
     let dynamodb = dynamodb_local();
-    let store = DynamoStore::new(
-        dynamodb_client(&dynamodb.endpoint()).await,
-        "reelgate".into(),
-    );
+    let store = DynamoStore::new(dynamodb_client(&dynamodb.endpoint()).await, "reelgate");
     store.create_table_if_missing().await.unwrap();
     let sub = "c0ffee00-0000-4000-8000-000000000002";
     let purchase = format!(
