@@ -1,0 +1,1 @@
+//! Empty: this package exists only for its benchmark (`benches/sign.rs`).
