@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::{any, get, post};
 use reelgate_api::auth::{Authenticator, JwksSource};
 use reelgate_api::dynamo::DynamoStore;
@@ -51,6 +51,16 @@ pub struct DevArgs {
     /// Run the real Lambda@Edge bundle (dist/edge-auth from scripts/build-edge) in Node instead of the native host.
     #[arg(long)]
     edge_bundle: Option<PathBuf>,
+    /// Lifetime of the signed cookies the edge sets (`cookie.ttl_seconds`); short values exercise refresh.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    cookie_ttl: u64,
+    /// Lifetime of the dev identity provider's access and id tokens.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    token_ttl: u64,
+    /// A page origin (e.g. http://localhost:9000) allowed to use this stack cross-origin: the edge's
+    /// `cors_origins`, CORS on /videos/* and /idp/, and `SameSite=None` cookies. Repeatable.
+    #[arg(long = "cors-origin", value_name = "URL")]
+    cors_origins: Vec<String>,
 }
 
 pub(crate) struct Stack {
@@ -155,8 +165,11 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
                 .unwrap_or_else(|_| "info,aws=warn,hyper=warn".into()),
         )
         .try_init();
-    let edge_config = EdgeConfig::from_json(EDGE_CONFIG)
+    let mut edge_config = EdgeConfig::from_json(&dev_edge_config(&args)?)
         .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
+    // Set after validation: the config's 30 s floor guards deployments, while
+    // the local stack's browser tests need cookies that expire in seconds.
+    edge_config.cookie.ttl_seconds = args.cookie_ttl;
     let KeySource::Pem(signing_pem) = edge_config.signing.key.clone() else {
         return Err(StackError::Other(
             "the dev edge config must inline its signing key".into(),
@@ -227,7 +240,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         signing_key: signing_key.clone(),
         config: api_config.clone(),
     }));
-    let idp = DevIdp::new(
+    let mut idp = DevIdp::new(
         edge_config.verifier.issuer.clone(),
         client_id,
         "reelgate-dev-1".into(),
@@ -238,6 +251,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
                 .map_err(|e| e.to_string())
         }),
     );
+    idp.token_ttl_seconds = args.token_ttl;
 
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port))
@@ -275,13 +289,22 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         .route("/", get(web::index))
         .route("/app.js", get(web::app_js))
         .route("/app.css", get(web::app_css))
+        .route("/config.json", get(web::page_config))
+        .route("/reelgate-session.js", get(web::session_module))
+        .route("/reelgate-session.d.ts", get(web::session_types))
         .route("/vendor/hls.min.js", get(web::hls))
-        .route("/idp/", post(idp::initiate_auth))
+        .route(
+            "/idp/",
+            post(idp::dispatch).layer(web::cors(&args.cors_origins, &[Method::POST])),
+        )
         .route("/idp/.well-known/jwks.json", get(idp::jwks))
         .route("/dev/config", get(web::dev_config))
         .route("/dev/pay", post(payments::pay))
         .route("/session/{*rest}", any(cloudfront::session))
-        .route("/videos/{*rest}", get(cloudfront::videos))
+        .route(
+            "/videos/{*rest}",
+            get(cloudfront::videos).layer(web::cors(&args.cors_origins, &[Method::GET])),
+        )
         .route_service("/api/{*rest}", api)
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .with_state(stack);
@@ -296,6 +319,18 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
     .await
     .map_err(|e| StackError::Other(format!("server error: {e}")))?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The embedded edge config with, for cross-origin players, the allowed
+/// origins and `SameSite=None` cookies.
+fn dev_edge_config(args: &DevArgs) -> Result<String, StackError> {
+    let mut config: Value = serde_json::from_str(EDGE_CONFIG)
+        .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
+    if !args.cors_origins.is_empty() {
+        config["cors_origins"] = json!(args.cors_origins);
+        config["cookie"]["same_site"] = json!("None");
+    }
+    Ok(config.to_string())
 }
 
 fn banner(stack: &Stack, args: &DevArgs, users: &[users::DemoUser], port: u16, media: &Path) {
@@ -323,6 +358,13 @@ fn banner(stack: &Stack, args: &DevArgs, users: &[users::DemoUser], port: u16, m
     println!("  media:      {}", media.display());
     println!("  data:       {data}");
     println!("  edge:       {}", stack.edge.describe());
+    println!(
+        "  lifetimes:  cookies {} s, tokens {} s",
+        args.cookie_ttl, args.token_ttl
+    );
+    if !args.cors_origins.is_empty() {
+        println!("  cors:       {}", args.cors_origins.join(", "));
+    }
     println!(
         "  routes:     / demo · /session/* edge · /videos/* CloudFront (signed cookies) · /api/* API · /idp/ Cognito"
     );
