@@ -1,87 +1,72 @@
-// reelgate reference client.
+// reelgate demo page: a small video app on top of reelgate-session.js.
 //
-// The whole viewer flow in one file, meant to be read by integrators:
-//   1. sign in with Cognito's InitiateAuth JSON protocol (the local stack's
-//      identity provider speaks the same protocol at /idp/);
-//   2. ask the edge for a session: GET /session/videos/{id} with the access
-//      token. The answer sets three CloudFront signed cookies scoped to
-//      /videos/{id}/, so every playlist and segment request below is checked
-//      by CloudFront itself and never reaches a function;
-//   3. play /videos/{id}/master.m3u8 with hls.js and re-ask for a session at
-//      `refresh_after`, before the cookies expire;
-//   4. on sign-out, expire each played title's cookies (DELETE /session/…).
-// Everything is same-origin, so cookies are first-party and no CORS is needed.
-"use strict";
+// Everything about sessions lives in the module (sign-in, token refresh,
+// cookies for a title, refreshing them while it plays, sign-out); this file
+// is the page around it. Settings come from config.json beside index.html,
+// so the same page runs in the local stack and deployed. The payment
+// simulator exists only where the config names it (`dev.payments`).
+import { createSession } from "./reelgate-session.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, tokens: null, username: null, playing: null, refreshTimer: null, played: new Set() };
+const state = { config: null, session: null, username: null, playback: null };
 
-// Exposed for the browser test and for poking around in devtools.
-window.demo = { hls: null, stats: { manifests: 0, fragments: 0 }, state };
+// Exposed for the browser tests and for poking around in devtools.
+window.demo = { stats: { manifests: 0, fragments: 0, refreshes: 0, errors: [] }, state };
 
 function say(text, kind = "") {
   $("message").textContent = text;
   $("message").className = kind;
 }
 
-// --- 1. Cognito sign-in (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH) ---------
-async function initiateAuth(flow, parameters) {
-  const response = await fetch("/idp/", {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/x-amz-json-1.1",
-      "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
-    },
-    body: JSON.stringify({ AuthFlow: flow, ClientId: state.config.client_id, AuthParameters: parameters }),
-  });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.message || body.__type || "sign-in failed");
-  return body.AuthenticationResult;
+const MESSAGES = {
+  not_authorized: "Wrong user name or password.",
+  not_entitled: "You don't have access to this title. Buy it or upgrade to Premium to watch.",
+  not_available: "This title is not available right now.",
+  device_limit: "Too many devices are watching on this account. Stop one and try again.",
+  session_expired: "Your sign-in has expired. Please sign in again.",
+  unauthorized: "Your sign-in has expired. Please sign in again.",
+  unavailable: "We can't check your access right now. Please try again in a moment.",
+  network: "The network is unreachable. Playback resumes when it is back.",
+  playback_failed: "Playback stopped. Press Play to try again.",
+};
+const explain = (error) => MESSAGES[error.reason] ?? error.message;
+
+const apiUrl = (path) => new URL(path, state.config.api || location.origin).href;
+
+async function api(path, init = {}) {
+  const token = await state.session.accessToken();
+  const response = await fetch(apiUrl(path), { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response;
 }
 
-async function signIn(username, password) {
-  const result = await initiateAuth("USER_PASSWORD_AUTH", { USERNAME: username, PASSWORD: password });
-  state.tokens = { access: result.AccessToken, refresh: result.RefreshToken };
-  state.username = username;
-}
-
-// A fresh access token carries fresh entitlement claims (the pre-token
-// trigger runs again), which is how a purchase shows up at the edge at once.
-async function refreshTokens() {
-  const result = await initiateAuth("REFRESH_TOKEN_AUTH", { REFRESH_TOKEN: state.tokens.refresh });
-  state.tokens.access = result.AccessToken;
-}
-
-const bearer = () => ({ Authorization: `Bearer ${state.tokens.access}` });
-
-// --- catalogue: what the caller owns, from the regional API --------------
-async function loadEntitlements() {
-  const response = await fetch("/api/me/entitlements", { headers: bearer() });
-  if (!response.ok) throw new Error(`entitlements: HTTP ${response.status}`);
-  return response.json();
-}
-
-function accessTo(entitlements, videoId) {
+function accessTo(entitlements, title) {
+  if (title.free) return "Free";
   if (entitlements.premium) return "Included with Premium";
-  const grant = (entitlements.grants || []).find((g) => g.video_id === videoId && g.active);
+  const grant = (entitlements.grants || []).find((g) => g.video_id === title.id && g.active);
   if (!grant) return null;
   return grant.expires_at ? `Rented until ${new Date(grant.expires_at * 1000).toLocaleString()}` : "Owned";
 }
 
+async function titles() {
+  if (state.config.titles) return state.config.titles;
+  return (await (await fetch(apiUrl("/api/titles"))).json()).titles;
+}
+
 async function renderCatalogue() {
-  const entitlements = await loadEntitlements();
+  const entitlements = await (await api("/api/me/entitlements")).json();
   $("plan").textContent = entitlements.premium ? "Premium" : "";
   const list = $("titles");
   list.replaceChildren();
-  for (const title of state.config.titles) {
-    const access = accessTo(entitlements, title.id);
+  for (const title of await titles()) {
+    const access = accessTo(entitlements, title);
     const item = document.createElement("li");
     item.dataset.video = title.id;
     item.innerHTML = `<span class="name"></span><span class="access"></span>`;
     item.querySelector(".name").textContent = title.name;
     item.querySelector(".access").textContent = access || "Not owned";
     item.append(button("Play", () => play(title)));
-    if (!access) item.append(button("Buy", () => buy(title), "secondary"));
+    if (!access && state.config.dev?.payments) item.append(button("Buy", () => buy(title), "secondary"));
     list.append(item);
   }
 }
@@ -96,134 +81,133 @@ function button(label, onClick, className = "") {
   return b;
 }
 
-// --- 2. the edge session: signed cookies for one title --------------------
-const SESSION_ERRORS = {
-  400: "That title id is not valid.",
-  401: "Your sign-in has expired. Please sign in again.",
-  403: "You don't have access to this title. Buy it or upgrade to Premium to watch.",
-  503: "We can't check your access right now. Please try again in a moment.",
-};
-
-async function openSession(videoId) {
-  const response = await fetch(`/session/videos/${encodeURIComponent(videoId)}`, { headers: bearer() });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = new Error(SESSION_ERRORS[response.status] || `Session failed (HTTP ${response.status}).`);
-    error.status = response.status;
-    error.reason = body.error;
-    throw error;
-  }
-  state.played.add(videoId);
-  return body; // { video_id, expires_at, refresh_after, playlist }
+function showTimes(info) {
+  $("session-info").textContent = `Cookies valid for ${Math.round(info.expiresIn)} s, refreshing in ${Math.round(info.refreshIn)} s.`;
 }
 
-// --- 3. playback, with cookie refresh before expiry -----------------------
 async function play(title) {
-  stopPlayback();
-  let session;
+  await stopPlayback();
+  const video = $("video");
+  video.loop = Boolean(state.config.player?.loop);
+  let playback;
   try {
-    session = await openSession(title.id);
+    playback = await state.session.play(video, title.id, { hls: state.config.player?.hls });
   } catch (error) {
-    if (error.status === 401 && state.tokens.refresh) {
-      await refreshTokens();
-      return play(title);
-    }
-    say(error.message, "error");
+    say(explain(error), "error");
     return;
   }
+  state.playback = playback;
+  if (playback.hls) {
+    const Hls = window.Hls;
+    playback.hls.on(Hls.Events.MANIFEST_LOADED, () => window.demo.stats.manifests++);
+    playback.hls.on(Hls.Events.FRAG_LOADED, () => window.demo.stats.fragments++);
+  }
+  playback.addEventListener("refresh", (event) => {
+    window.demo.stats.refreshes++;
+    showTimes(event.detail);
+  });
+  playback.addEventListener("error", (event) => {
+    window.demo.stats.errors.push(event.detail.reason);
+    say(explain(event.detail), "error");
+  });
+  playback.addEventListener("recovered", () => say(`Playing ${title.name}.`, "ok"));
   $("player").hidden = false;
   $("now-playing").textContent = title.name;
-  state.playing = title.id;
-  attach(session.playlist);
-  scheduleRefresh(title.id, session);
+  showTimes(playback.current);
   say(`Playing ${title.name}.`, "ok");
 }
 
-function attach(playlist) {
-  const video = $("video");
-  if (window.Hls && Hls.isSupported()) {
-    const hls = new Hls();
-    window.demo.hls = hls;
-    hls.on(Hls.Events.MANIFEST_LOADED, () => window.demo.stats.manifests++);
-    hls.on(Hls.Events.FRAG_LOADED, () => window.demo.stats.fragments++);
-    hls.on(Hls.Events.ERROR, (_event, data) => {
-      // A 403 here means CloudFront refused the cookies (expired or wrong title).
-      if (data.fatal) say(`Playback stopped: ${data.response?.code === 403 ? "access denied by CloudFront" : data.details}`, "error");
-    });
-    hls.loadSource(playlist);
-    hls.attachMedia(video);
-  } else {
-    video.src = playlist; // Safari and iOS play HLS natively.
-  }
-  video.play().catch(() => say("Press play to start.", ""));
+async function stopPlayback() {
+  const playback = state.playback;
+  state.playback = null;
+  await playback?.stop().catch(() => {});
 }
 
-function scheduleRefresh(videoId, session) {
-  const delayMs = Math.max(1000, session.refresh_after * 1000 - Date.now());
-  $("session-info").textContent =
-    `Cookies valid until ${new Date(session.expires_at * 1000).toLocaleTimeString()}, refreshing at ${new Date(session.refresh_after * 1000).toLocaleTimeString()}.`;
-  state.refreshTimer = setTimeout(async () => {
-    try {
-      scheduleRefresh(videoId, await openSession(videoId));
-    } catch (error) {
-      say(error.message, "error");
-    }
-  }, delayMs);
-}
-
-function stopPlayback() {
-  clearTimeout(state.refreshTimer);
-  if (window.demo.hls) window.demo.hls.destroy();
-  window.demo.hls = null;
-  state.playing = null;
-}
-
-// --- buying: the simulated payment provider posts a signed webhook --------
+// The simulated payment provider posts a signed webhook (local stack only).
 async function buy(title) {
   say(`Buying ${title.name}…`);
-  const response = await fetch("/dev/pay", {
-    method: "POST",
-    headers: { ...bearer(), "Content-Type": "application/json" },
-    body: JSON.stringify({ video_id: title.id, type: "purchase.succeeded" }),
-  });
-  if (!response.ok) return say(`Payment failed (HTTP ${response.status}).`, "error");
+  try {
+    await api(state.config.dev.payments, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ video_id: title.id, type: "purchase.succeeded" }),
+    });
+  } catch (error) {
+    return say(`Payment failed (${error.message}).`, "error");
+  }
   // Read your purchase: wait until the home region has the grant, then get a
   // token whose claims carry it, so the edge never depends on replica lag.
   for (let attempt = 0; attempt < 20; attempt++) {
-    if (accessTo(await loadEntitlements(), title.id)) break;
+    if (accessTo(await (await api("/api/me/entitlements")).json(), title)) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  await refreshTokens();
+  await state.session.refreshTokens();
   await renderCatalogue();
   say(`You bought ${title.name}. Enjoy!`, "ok");
 }
 
-// --- 4. sign-out: expire every played title's cookies ----------------------
-async function signOut() {
-  stopPlayback();
-  const headers = bearer();
-  await Promise.all([...state.played].map((id) => fetch(`/session/videos/${encodeURIComponent(id)}`, { method: "DELETE", headers })));
-  Object.assign(state, { tokens: null, username: null, played: new Set() });
+function showSignedIn() {
+  $("who").textContent = state.username;
+  $("sign-in").hidden = true;
+  $("account").hidden = $("catalogue").hidden = false;
+}
+
+function showSignedOut() {
+  state.playback = null;
   $("account").hidden = $("catalogue").hidden = $("player").hidden = true;
   $("sign-in").hidden = false;
-  say("Signed out.");
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  try {
+    const result = await state.session.signIn($("username").value, $("password").value);
+    if (result.status === "challenge") {
+      // A production pool may ask for a new password or an MFA code; this
+      // demo only names the step (the module's `respond` answers it).
+      return say(`Your account needs one more step (${result.name}); finish it in the Hosted UI.`, "error");
+    }
+    state.username = $("username").value;
+    showSignedIn();
+    await renderCatalogue();
+    say("");
+  } catch (error) {
+    say(explain(error), "error");
+  }
+}
+
+async function signOut() {
+  try {
+    await state.session.signOut();
+    say("Signed out.");
+  } catch (error) {
+    say(`Signed out here, but the sign-in could not be revoked: ${explain(error)}`, "error");
+  }
+  showSignedOut();
 }
 
 async function main() {
-  state.config = await (await fetch("/dev/config")).json();
-  $("sign-in").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      await signIn($("username").value, $("password").value);
-      $("who").textContent = state.username;
-      $("sign-in").hidden = true;
-      $("account").hidden = $("catalogue").hidden = false;
-      await renderCatalogue();
-      say("");
-    } catch (error) {
-      say(error.message, "error");
-    }
+  state.config = await (await fetch("config.json", { cache: "no-cache" })).json();
+  state.session = createSession(state.config);
+  state.session.addEventListener("error", (event) => {
+    if (event.detail.reason === "session_expired") showSignedOut();
+    say(explain(event.detail), "error");
   });
+  const users = state.config.dev?.users ?? [];
+  $("demo-users").replaceChildren(...users.map((u) => Object.assign(document.createElement("option"), { value: u.username, label: `${u.username} (${u.access})` })));
+  if (users.length) $("username").value = users[0].username;
+  if (state.config.dev?.password) $("password").value = state.config.dev.password;
+  if (state.config.cognito.hosted_ui) {
+    $("hosted-ui").hidden = false;
+    $("hosted-ui").addEventListener("click", () => state.session.signInWithHostedUi());
+    if (await state.session.completeHostedUiSignIn()) {
+      history.replaceState(null, "", location.pathname);
+      state.username = "you";
+      showSignedIn();
+      await renderCatalogue();
+    }
+  }
+  $("sign-in").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
 }
 

@@ -1,6 +1,7 @@
 //! A development identity provider that speaks the slice of Cognito's JSON
 //! protocol a viewer app uses: `InitiateAuth` with `USER_PASSWORD_AUTH` and
-//! `REFRESH_TOKEN_AUTH`, plus the user pool's JWKS. Tokens are real RS256
+//! `REFRESH_TOKEN_AUTH`, `RevokeToken` for sign-out, plus the user pool's
+//! JWKS. Tokens are real RS256
 //! JWTs shaped like Cognito's, carrying the entitlement claims the
 //! pre-token-generation trigger would add, so the edge and the API verify
 //! them exactly as they verify production tokens.
@@ -34,7 +35,7 @@ pub enum IdpError {
     UnknownClient,
     #[error("InvalidParameterException: {0}")]
     InvalidParameter(&'static str),
-    #[error("UnknownOperationException: only InitiateAuth is implemented")]
+    #[error("UnknownOperationException: only InitiateAuth and RevokeToken are implemented")]
     UnknownOperation,
     #[error("InternalErrorException: {0}")]
     Internal(String),
@@ -67,6 +68,13 @@ pub struct InitiateAuthRequest {
     pub client_id: String,
     #[serde(default)]
     pub auth_parameters: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RevokeTokenRequest {
+    pub token: String,
+    pub client_id: String,
 }
 
 /// Tokens as Cognito returns them in `AuthenticationResult`.
@@ -174,6 +182,20 @@ impl DevIdp {
         }
     }
 
+    /// Forgets a refresh token, so `REFRESH_TOKEN_AUTH` with it fails from
+    /// now on. Like Cognito (and RFC 7009), an unknown token is not an error:
+    /// the caller's goal, a token that no longer works, holds either way.
+    pub fn revoke(&self, request: &RevokeTokenRequest) -> Result<(), IdpError> {
+        if request.client_id != self.client_id {
+            return Err(IdpError::UnknownClient);
+        }
+        self.refresh_tokens
+            .lock()
+            .map_err(|_| IdpError::Internal("refresh token table poisoned".into()))?
+            .remove(&request.token);
+        Ok(())
+    }
+
     /// Mints the token pair (and a refresh token on password sign-in).
     pub fn issue(
         &self,
@@ -262,16 +284,36 @@ fn amz_json(status: StatusCode, body: Value) -> Response {
     response
 }
 
-pub(crate) async fn initiate_auth(
+/// `POST /idp/`: Cognito's JSON protocol names the operation in `X-Amz-Target`.
+pub(crate) async fn dispatch(
     State(stack): State<Arc<Stack>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
-    if target != Some("AWSCognitoIdentityProviderService.InitiateAuth") {
-        return amz_json(StatusCode::BAD_REQUEST, IdpError::UnknownOperation.body());
+    match headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        Some("AWSCognitoIdentityProviderService.InitiateAuth") => {
+            initiate_auth(&stack, &body).await
+        }
+        Some("AWSCognitoIdentityProviderService.RevokeToken") => revoke_token(&stack, &body),
+        _ => amz_json(StatusCode::BAD_REQUEST, IdpError::UnknownOperation.body()),
     }
-    let Ok(request) = serde_json::from_slice::<InitiateAuthRequest>(&body) else {
+}
+
+fn revoke_token(stack: &Stack, body: &[u8]) -> Response {
+    let Ok(request) = serde_json::from_slice::<RevokeTokenRequest>(body) else {
+        return amz_json(
+            StatusCode::BAD_REQUEST,
+            IdpError::InvalidParameter("malformed RevokeToken request").body(),
+        );
+    };
+    match stack.idp.revoke(&request) {
+        Ok(()) => amz_json(StatusCode::OK, json!({})),
+        Err(e) => amz_json(StatusCode::BAD_REQUEST, e.body()),
+    }
+}
+
+async fn initiate_auth(stack: &Stack, body: &[u8]) -> Response {
+    let Ok(request) = serde_json::from_slice::<InitiateAuthRequest>(body) else {
         return amz_json(
             StatusCode::BAD_REQUEST,
             IdpError::InvalidParameter("malformed InitiateAuth request").body(),

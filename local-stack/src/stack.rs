@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::routing::{any, get, post};
 use reelgate_api::auth::{Authenticator, JwksSource};
 use reelgate_api::dynamo::DynamoStore;
@@ -54,6 +54,16 @@ pub struct DevArgs {
     /// Run the real Lambda@Edge bundle (dist/edge-auth from scripts/build-edge) in Node instead of the native host.
     #[arg(long)]
     edge_bundle: Option<PathBuf>,
+    /// Lifetime of the signed cookies the edge sets (`cookie.ttl_seconds`); short values exercise refresh.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    cookie_ttl: u64,
+    /// Lifetime of the dev identity provider's access and id tokens.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    token_ttl: u64,
+    /// A page origin (e.g. http://localhost:9000) allowed to use this stack cross-origin: the edge's
+    /// `cors_origins`, CORS on /videos/* and /idp/, and `SameSite=None` cookies. Repeatable.
+    #[arg(long = "cors-origin", value_name = "URL")]
+    cors_origins: Vec<String>,
 }
 
 pub(crate) struct Stack {
@@ -123,12 +133,20 @@ fn titles(media: &Path) -> Result<Vec<Value>, StackError> {
     Ok(titles)
 }
 
-/// The embedded dev edge config, naming the stack's table: the native host
-/// and the bundle host read the same document.
+/// The embedded dev edge config with the stack's flags applied (its table,
+/// cross-origin players, the cookie lifetime): the native host and the
+/// bundle host read the same document. The bundle's config validator keeps
+/// its 30 s floor on cookie lifetimes, so a shorter `--cookie-ttl` reaches
+/// the native host only (set after validation, in `serve`).
 fn edge_config_json(args: &DevArgs) -> Result<String, StackError> {
     let mut config: Value = serde_json::from_str(EDGE_CONFIG)
         .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
     config["table"]["name"] = Value::String(args.table.clone());
+    config["cookie"]["ttl_seconds"] = json!(args.cookie_ttl.max(30));
+    if !args.cors_origins.is_empty() {
+        config["cors_origins"] = json!(args.cors_origins);
+        config["cookie"]["same_site"] = json!("None");
+    }
     Ok(config.to_string())
 }
 
@@ -168,8 +186,11 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         )
         .try_init();
     let edge_config_json = edge_config_json(&args)?;
-    let edge_config = EdgeConfig::from_json(&edge_config_json)
+    let mut edge_config = EdgeConfig::from_json(&edge_config_json)
         .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
+    // Set after validation: the config's 30 s floor guards deployments, while
+    // the local stack's browser tests need cookies that expire in seconds.
+    edge_config.cookie.ttl_seconds = args.cookie_ttl;
     let KeySource::Pem(signing_pem) = edge_config.signing.key.clone() else {
         return Err(StackError::Other(
             "the dev edge config must inline its signing key".into(),
@@ -245,7 +266,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         signing_key: signing_key.clone(),
         config: api_config.clone(),
     }));
-    let idp = DevIdp::new(
+    let mut idp = DevIdp::new(
         edge_config.verifier.issuer.clone(),
         client_id,
         "reelgate-dev-1".into(),
@@ -256,6 +277,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
                 .map_err(|e| e.to_string())
         }),
     );
+    idp.token_ttl_seconds = args.token_ttl;
 
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port))
@@ -293,13 +315,22 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         .route("/", get(web::index))
         .route("/app.js", get(web::app_js))
         .route("/app.css", get(web::app_css))
+        .route("/config.json", get(web::page_config))
+        .route("/reelgate-session.js", get(web::session_module))
+        .route("/reelgate-session.d.ts", get(web::session_types))
         .route("/vendor/hls.min.js", get(web::hls))
-        .route("/idp/", post(idp::initiate_auth))
+        .route(
+            "/idp/",
+            post(idp::dispatch).layer(web::cors(&args.cors_origins, &[Method::POST])),
+        )
         .route("/idp/.well-known/jwks.json", get(idp::jwks))
         .route("/dev/config", get(web::dev_config))
         .route("/dev/pay", post(payments::pay))
         .route("/session/{*rest}", any(cloudfront::session))
-        .route("/videos/{*rest}", get(cloudfront::videos))
+        .route(
+            "/videos/{*rest}",
+            get(cloudfront::videos).layer(web::cors(&args.cors_origins, &[Method::GET])),
+        )
         .with_state(stack)
         // Merged, not mounted under a catch-all: the API's own path
         // parameters must be the only ones its extractors see.
@@ -318,6 +349,8 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
+/// The embedded edge config with, for cross-origin players, the allowed
+/// origins and `SameSite=None` cookies.
 fn banner(stack: &Stack, args: &DevArgs, users: &[users::DemoUser], port: u16, media: &Path) {
     let data = match (&args.dynamodb_endpoint, args.aws) {
         (Some(endpoint), _) => format!("DynamoDB table {} at {endpoint}", args.table),
@@ -343,6 +376,13 @@ fn banner(stack: &Stack, args: &DevArgs, users: &[users::DemoUser], port: u16, m
     println!("  media:      {}", media.display());
     println!("  data:       {data}");
     println!("  edge:       {}", stack.edge.describe());
+    println!(
+        "  lifetimes:  cookies {} s, tokens {} s",
+        args.cookie_ttl, args.token_ttl
+    );
+    if !args.cors_origins.is_empty() {
+        println!("  cors:       {}", args.cors_origins.join(", "));
+    }
     println!(
         "  routes:     / demo · /session/* edge · /videos/* CloudFront (signed cookies) · /api/* API · /idp/ Cognito"
     );

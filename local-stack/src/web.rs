@@ -1,13 +1,14 @@
-//! The demo player, embedded in the binary so `reelgate dev` needs no build
-//! step and no files beside it. hls.js is a pinned copy from npm
-//! (`web/vendor`, with its license).
+//! The demo player and the client module, embedded in the binary so
+//! `reelgate dev` needs no build step and no files beside it. hls.js is a
+//! pinned copy from npm (`web/vendor`, with its license).
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::stack::{Stack, WEBHOOK_SECRET};
 use crate::users;
@@ -45,6 +46,21 @@ pub async fn app_css() -> Response {
     )
 }
 
+/// The client module integrators import (`web/reelgate-session.js`).
+pub async fn session_module() -> Response {
+    asset(
+        include_bytes!("../../web/reelgate-session.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+pub async fn session_types() -> Response {
+    asset(
+        include_bytes!("../../web/reelgate-session.d.ts"),
+        "application/typescript; charset=utf-8",
+    )
+}
+
 pub async fn hls() -> Response {
     asset(
         include_bytes!("../../web/vendor/hls.min.js"),
@@ -62,4 +78,47 @@ pub async fn dev_config(State(stack): State<Arc<Stack>>) -> Response {
         "users": users::demo_users().iter().map(|u| json!({"username": u.username, "access": users::describe(u)})).collect::<Vec<_>>(),
     }))
     .into_response()
+}
+
+/// The page's settings (`config.json` beside `index.html`), in the shape a
+/// deployment writes; `dev` names what exists only in the local stack.
+pub async fn page_config(State(stack): State<Arc<Stack>>) -> Response {
+    let mut response = axum::Json(json!({
+        "cognito": {"endpoint": "/idp/", "client_id": stack.idp.client_id},
+        "edge": "",
+        "api": "",
+        "titles": stack.titles,
+        "player": {"loop": true, "hls": {"backBufferLength": 0}},
+        "dev": {
+            "payments": "/dev/pay",
+            "password": users::PASSWORD,
+            "users": users::demo_users().iter().map(|u| json!({"username": u.username, "access": users::describe(u)})).collect::<Vec<_>>(),
+        },
+    }))
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// CORS with credentials for the page origins given to `reelgate dev
+/// --cors-origin`, as CloudFront's response-headers policy and Cognito's
+/// endpoint answer a cross-origin player. No origins: no CORS headers.
+pub fn cors(origins: &[String], methods: &[Method]) -> CorsLayer {
+    let origins = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect::<Vec<_>>();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods(methods.to_vec())
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-amz-target"),
+            HeaderName::from_static("x-amz-user-agent"),
+            header::RANGE,
+        ])
 }

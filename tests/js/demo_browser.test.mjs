@@ -52,7 +52,8 @@ after(async () => {
 
 async function signIn(page, user) {
   await page.goto(`${base}/`);
-  await page.selectOption("#username", user);
+  await page.waitForFunction(() => document.getElementById("demo-users").options.length > 0);
+  await page.fill("#username", user);
   await page.click("#sign-in button[type=submit]");
   await page.waitForSelector("#catalogue:not([hidden])");
 }
