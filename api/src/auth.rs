@@ -12,7 +12,9 @@ use moka::Expiry;
 use moka::future::Cache;
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::crypto::native::NativeCrypto;
-use reelgate_shared::jwt::{Claims, Jwks, RefetchGate, TokenError, Verifier, VerifierConfig};
+use reelgate_shared::jwt::{
+    Claims, Jwks, RefetchGate, TokenError, Verifier, VerifierConfig, bearer_token,
+};
 
 use crate::problem::Problem;
 
@@ -124,20 +126,8 @@ impl Authenticator {
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Arc<Claims>, Problem> {
         let value = headers
             .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized(&TokenError::Missing))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Problem::new(
-                    StatusCode::UNAUTHORIZED,
-                    "token_malformed",
-                    "expected Authorization: Bearer <token>",
-                )
-            })?;
+            .map(|v| v.to_str().unwrap_or_default());
+        let token = bearer_token(value).map_err(|e| unauthorized(&e))?;
         if let Some(claims) = self.tokens.get(token).await {
             return Ok(claims);
         }

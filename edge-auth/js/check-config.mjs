@@ -10,7 +10,7 @@ const dir = process.argv[2];
 const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
 const refuse = () => -1;
 const { instance } = await WebAssembly.instantiate(readFileSync(join(dir, "reelgate_edge.wasm")), {
-  host: { sign_policy: refuse, verify_jws: refuse },
+  host: { sign_policy: refuse, verify_jws: refuse, install_key: refuse },
 });
 const core = instance.exports;
 const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify(config), region: "us-east-1" }));

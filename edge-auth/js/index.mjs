@@ -23,20 +23,10 @@ const STORE_DEADLINE_MS = 3000;
 
 // --- keys: node:crypto KeyObjects, made once per container ---------------
 
+// The IdP's public keys, by kid. The core installs each key (install_key)
+// from a JWKS it accepted, before verifying with it: this host never parses
+// a JWKS itself, so it cannot hold keys the core refused.
 const publicKeys = new Map();
-function loadJwks(jwks) {
-  const keys = new Map();
-  for (const jwk of jwks?.keys ?? []) {
-    try {
-      keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
-    } catch {
-      // A key node cannot load is left out; tokens naming it fail as unknown.
-    }
-  }
-  publicKeys.clear();
-  for (const [kid, key] of keys) publicKeys.set(kid, key);
-}
-loadJwks(config.jwks);
 
 // --- the WebAssembly core ---------------------------------------------------
 
@@ -46,6 +36,16 @@ let memory;
 const bytes = (ptr, len) => new Uint8Array(memory.buffer, ptr, len);
 
 const host = {
+  install_key(kidPtr, kidLen, jwkPtr, jwkLen) {
+    const kid = decoder.decode(bytes(kidPtr, kidLen));
+    try {
+      publicKeys.set(kid, createPublicKey({ key: JSON.parse(decoder.decode(bytes(jwkPtr, jwkLen))), format: "jwk" }));
+      return 0;
+    } catch {
+      publicKeys.delete(kid);
+      return -1;
+    }
+  },
   sign_policy(slot, ptr, len, sha256, out, cap) {
     const key = signing.key(slot);
     if (!key) return -1;
@@ -116,9 +116,7 @@ async function fetchJwks(url) {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(STORE_TIMEOUT_MS) });
     if (!response.ok) return { error: `jwks_http_${response.status}` };
-    const body = await response.text();
-    loadJwks(JSON.parse(body));
-    return { body };
+    return { body: await response.text() };
   } catch (error) {
     return { error: error?.name ?? "jwks_error" };
   }
@@ -190,7 +188,6 @@ function log(requestId, decision, started) {
 export const handler = async (event) => {
   const started = process.hrtime.bigint();
   const cf = event?.Records?.[0]?.cf;
-  const fetched = {};
   const request = JSON.stringify(coreRequest(cf?.request));
   const hit = replay(request, Date.now() / 1000);
   if (hit) {
@@ -198,24 +195,14 @@ export const handler = async (event) => {
     return hit.response;
   }
   await signing.ensure();
-  for (let step = 0; step < 3; step += 1) {
-    const now = Math.floor(Date.now() / 1000);
-    const out = call("handle", `{"request":${request},"now":${now},"fetched":${JSON.stringify(fetched)}}`);
-    if (out.respond) {
-      if (out.reuse_until && out.log.token_cache_hit) remember(request, out.reuse_until, out.respond, out.log);
-      log(cf?.config?.requestId, JSON.stringify(out.log), started);
-      return out.respond;
-    }
-    if (out.fetch.kind === "entitlement") fetched.entitlement = await readEntitlement(out.fetch);
-    else fetched.jwks = await fetchJwks(out.fetch.url);
+  // The core decides everything, including when to give up (io_loop):
+  // this host performs the fetch a reply names and hands back the result.
+  let out = call("handle", `{"request":${request},"now":${Math.floor(Date.now() / 1000)}}`);
+  while (out.fetch) {
+    const result = out.fetch.kind === "entitlement" ? await readEntitlement(out.fetch) : await fetchJwks(out.fetch.url);
+    out = call("resume", JSON.stringify({ exchange: out.exchange, now: Math.floor(Date.now() / 1000), ...result }));
   }
-  // The core asks for at most one store read and one JWKS fetch; a third
-  // round means a bug, and the edge fails closed.
-  log(cf?.config?.requestId, '{"decision":"error","reason":"io_loop","status":503}', started);
-  return {
-    status: "503",
-    statusDescription: "Service Unavailable",
-    headers: { "content-type": [{ key: "Content-Type", value: "application/json" }] },
-    body: JSON.stringify({ error: "entitlement_unavailable" }),
-  };
+  if (out.reuse_until && out.log.token_cache_hit) remember(request, out.reuse_until, out.respond, out.log);
+  log(cf?.config?.requestId, JSON.stringify(out.log), started);
+  return out.respond;
 };

@@ -23,33 +23,6 @@ pub type Headers = BTreeMap<String, Vec<HeaderValue>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ViewerRequestEvent {
-    #[serde(rename = "Records")]
-    pub records: Vec<Record>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    pub cf: CloudFront,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CloudFront {
-    pub config: Config,
-    pub request: Request,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Config {
-    pub distribution_domain_name: String,
-    pub distribution_id: String,
-    pub event_type: String,
-    pub request_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct Request {
     pub client_ip: String,
     #[serde(default)]
@@ -126,26 +99,6 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The viewer-request example from the Lambda@Edge documentation.
-    const DOC_EVENT: &str = r#"{
-      "Records": [{"cf": {
-        "config": {"distributionDomainName": "d111111abcdef8.cloudfront.net", "distributionId": "EDFDVBD6EXAMPLE",
-                   "eventType": "viewer-request", "requestId": "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ=="},
-        "request": {"clientIp": "203.0.113.178",
-                    "headers": {"host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
-                                "user-agent": [{"key": "User-Agent", "value": "curl/7.66.0"}],
-                                "accept": [{"key": "accept", "value": "*/*"}]},
-                    "method": "GET", "querystring": "", "uri": "/"}}}]}"#;
-
-    #[test]
-    fn the_documented_viewer_request_event_parses() {
-        let event: ViewerRequestEvent = serde_json::from_str(DOC_EVENT).unwrap();
-        let request = &event.records[0].cf.request;
-        assert_eq!(request.client_ip, "203.0.113.178");
-        assert_eq!(request.header("user-agent"), Some("curl/7.66.0"));
-        assert_eq!(event.records[0].cf.config.event_type, "viewer-request");
-    }
 
     #[test]
     fn several_cookies_stay_separate_entries() {

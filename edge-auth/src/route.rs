@@ -3,6 +3,8 @@
 
 use reelgate_shared::VideoId;
 
+use crate::error::EdgeError;
+
 const SESSION_PREFIX: &str = "/session/videos/";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,17 +17,17 @@ pub enum Route {
     Preflight,
 }
 
-/// The route, or `(status, reason)`. The id is taken verbatim from the URI:
+/// The route, or why the request is none of them. The id is taken verbatim from the URI:
 /// CloudFront passes it still percent-encoded, so `%2A` arrives as `%2A`
 /// and is refused like `*`.
-pub fn route(method: &str, uri: &str, querystring: &str) -> Result<Route, (u16, &'static str)> {
+pub fn route(method: &str, uri: &str, querystring: &str) -> Result<Route, EdgeError> {
     if method == "OPTIONS" {
         return Ok(Route::Preflight);
     }
     let Some(id) = uri.strip_prefix(SESSION_PREFIX) else {
-        return Err((404, "not_found"));
+        return Err(EdgeError::NotFound);
     };
-    let video = VideoId::parse(id).map_err(|_| (400, "invalid_video_id"))?;
+    let video = VideoId::parse(id).map_err(|_| EdgeError::InvalidVideoId)?;
     match method {
         "GET" => Ok(Route::Session {
             video,
@@ -34,7 +36,7 @@ pub fn route(method: &str, uri: &str, querystring: &str) -> Result<Route, (u16, 
                 .any(|pair| pair == "redirect=1" || pair == "redirect=true"),
         }),
         "DELETE" => Ok(Route::Logout { video }),
-        _ => Err((405, "method_not_allowed")),
+        _ => Err(EdgeError::MethodNotAllowed),
     }
 }
 
@@ -87,7 +89,7 @@ mod tests {
         ] {
             assert_eq!(
                 route("GET", &format!("/session/videos/{id}"), ""),
-                Err((400, "invalid_video_id")),
+                Err(EdgeError::InvalidVideoId),
                 "{id}"
             );
         }
@@ -95,10 +97,10 @@ mod tests {
 
     #[test]
     fn other_paths_and_methods_are_refused() {
-        assert_eq!(route("GET", "/session/other", ""), Err((404, "not_found")));
+        assert_eq!(route("GET", "/session/other", ""), Err(EdgeError::NotFound));
         assert_eq!(
             route("POST", "/session/videos/demo", ""),
-            Err((405, "method_not_allowed"))
+            Err(EdgeError::MethodNotAllowed)
         );
     }
 }

@@ -7,9 +7,12 @@
 //!
 //! Protocol: the host copies a JSON message into memory from `alloc`, calls
 //! an export with (ptr, len), and reads the JSON reply of the returned
-//! length at `output_ptr()`.
+//! length at `output_ptr()`. A request starts with `handle`; while the reply
+//! names a fetch, the host performs it and calls `resume` with the result.
+//! The loop's state and its decisions ([`Exchange`]) stay on this side.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::config::EdgeConfig;
@@ -20,10 +23,13 @@ use reelgate_shared::jwt::Jwk;
 use reelgate_shared::store::{AttrValue, Item, Snapshot, grant_from_item, plan_from_item};
 use serde::{Deserialize, Serialize};
 
+use crate::driver::{Exchange, refused};
+use crate::edge::Edge;
+use crate::error::EdgeError;
 use crate::event::{Request, Response};
-use crate::handler::{Edge, Fetch, Fetched, Outcome, error_response};
 use crate::log::Decision;
 use crate::region::read_order;
+use crate::step::{Answer, Fetch, FetchResult, Step};
 
 #[link(wasm_import_module = "host")]
 unsafe extern "C" {
@@ -38,6 +44,11 @@ unsafe extern "C" {
         out: *mut u8,
         out_cap: usize,
     ) -> i32;
+    /// Makes the host's key for `kid` the JWK whose JSON is at `jwk`
+    /// (replacing any earlier one); 0 on success, negative if the host
+    /// cannot load it. The core calls it only with keys of a JWKS it
+    /// accepted, before the first verification with that key.
+    fn install_key(kid: *const u8, kid_len: usize, jwk: *const u8, jwk_len: usize) -> i32;
     /// 1 if the JWK `kid` signed `input` (`alg` 0 = RS256, 1 = ES256), 0 if not, -1 if the host has no such key.
     fn verify_jws(
         alg: u32,
@@ -50,7 +61,31 @@ unsafe extern "C" {
     ) -> i32;
 }
 
-struct HostCrypto;
+/// node:crypto through host imports. The host holds a key object only for
+/// a JWK the core handed it, so it never holds a key set the core refused.
+struct HostCrypto {
+    /// The JWKs the host holds, as last installed.
+    installed: RefCell<Vec<Jwk>>,
+}
+
+impl HostCrypto {
+    fn ensure_installed(&self, key: &Jwk) -> Result<(), CryptoError> {
+        if self.installed.borrow().contains(key) {
+            return Ok(());
+        }
+        let json = serde_json::to_vec(key).map_err(|_| CryptoError::UnusableKey("JWK"))?;
+        // SAFETY: both buffers are live for the call and their lengths are passed alongside.
+        let status =
+            unsafe { install_key(key.kid.as_ptr(), key.kid.len(), json.as_ptr(), json.len()) };
+        let mut installed = self.installed.borrow_mut();
+        installed.retain(|k| k.kid != key.kid);
+        if status != 0 {
+            return Err(CryptoError::UnusableKey("the host cannot load this JWK"));
+        }
+        installed.push(key.clone());
+        Ok(())
+    }
+}
 
 impl PolicySigner for HostCrypto {
     fn sign_policy(&self, policy: &[u8], hash: PolicyHash) -> Result<Vec<u8>, CryptoError> {
@@ -93,6 +128,7 @@ impl JwsVerifier for HostCrypto {
         input: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
+        self.ensure_installed(key)?;
         let alg = match alg {
             JwsAlgorithm::Rs256 => 0,
             JwsAlgorithm::Es256 => 1,
@@ -122,6 +158,29 @@ impl JwsVerifier for HostCrypto {
 thread_local! {
     static EDGE: RefCell<Option<Edge<HostCrypto>>> = const { RefCell::new(None) };
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Requests waiting for the host's I/O, by the id the host resumes with.
+    static EXCHANGES: RefCell<Exchanges> = const { RefCell::new(Exchanges { next: 0, waiting: BTreeMap::new() }) };
+}
+
+/// A host that abandons requests (an exception mid-fetch) cannot make this
+/// grow: past this many the oldest is dropped, and resuming it fails closed.
+const MAX_WAITING: usize = 64;
+
+struct Exchanges {
+    next: u32,
+    waiting: BTreeMap<u32, Exchange>,
+}
+
+impl Exchanges {
+    fn park(&mut self, exchange: Exchange) -> u32 {
+        if self.waiting.len() >= MAX_WAITING {
+            self.waiting.pop_first();
+        }
+        let id = self.next;
+        self.next = self.next.wrapping_add(1);
+        self.waiting.insert(id, exchange);
+        id
+    }
 }
 
 /// Every reply the host can receive.
@@ -147,6 +206,8 @@ enum Reply<'a> {
     },
     Fetch {
         fetch: &'a Fetch,
+        /// The id to `resume` this request with.
+        exchange: u32,
     },
 }
 
@@ -207,7 +268,10 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
                 .map(str::to_owned)
                 .collect();
             EDGE.with(|edge| {
-                *edge.borrow_mut() = Some(Edge::new(config, HostCrypto, message.region))
+                let crypto = HostCrypto {
+                    installed: RefCell::new(Vec::new()),
+                };
+                *edge.borrow_mut() = Some(Edge::new(config, crypto, message.region))
             });
             reply(&Reply::Ready {
                 ok: true,
@@ -220,31 +284,21 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
     }
 }
 
-/// What the host fetched: `items` on success, `error` (a short code) on failure.
-#[derive(Deserialize)]
-struct StoreReply {
-    items: Option<Vec<Item>>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct JwksReply {
-    body: Option<String>,
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct FetchedMessage {
-    entitlement: Option<StoreReply>,
-    jwks: Option<JwksReply>,
-}
-
 #[derive(Deserialize)]
 struct HandleMessage {
     request: Request,
     now: u64,
-    #[serde(default)]
-    fetched: Option<FetchedMessage>,
+}
+
+/// The result of the fetch a reply named: `items` (a store read), `body`
+/// (a JWKS document), or `error` (a short code) when it failed.
+#[derive(Deserialize)]
+struct ResumeMessage {
+    exchange: u32,
+    now: u64,
+    items: Option<Vec<Item>>,
+    body: Option<String>,
+    error: Option<String>,
 }
 
 /// Turns the grant and plan items the host read into a snapshot. An item
@@ -262,53 +316,64 @@ fn snapshot(items: &[Item]) -> Result<Snapshot, String> {
     Ok(snapshot)
 }
 
-fn store_result(reply: StoreReply) -> Result<Snapshot, String> {
-    match (reply.items, reply.error) {
-        (Some(items), None) => snapshot(&items),
-        (_, error) => Err(error.unwrap_or_else(|| "store_error".to_owned())),
-    }
-}
-
-fn jwks_result(reply: JwksReply) -> Result<String, String> {
-    match (reply.body, reply.error) {
-        (Some(body), None) => Ok(body),
-        (_, error) => Err(error.unwrap_or_else(|| "jwks_error".to_owned())),
-    }
-}
-
-/// One step of a viewer request. Reply: `{"respond": <response>, "log": <decision>[, "reuse_until": <epoch s>]}`
-/// or `{"fetch": <what to fetch>}`.
+/// One viewer request. Reply: `{"respond": <response>, "log": <decision>[, "reuse_until": <epoch s>]}`
+/// or `{"fetch": <what to fetch>, "exchange": <id>}`.
 #[unsafe(no_mangle)]
 pub extern "C" fn handle(ptr: *mut u8, len: usize) -> usize {
     let input = take_input(ptr, len);
-    let message: HandleMessage = match serde_json::from_slice(&input) {
-        Ok(message) => message,
-        Err(_) => return refuse(400, "malformed_request"),
+    let Ok(message) = serde_json::from_slice::<HandleMessage>(&input) else {
+        return answer(&refused(&EdgeError::MalformedRequest));
     };
-    let fetched = message.fetched.map_or_else(Fetched::default, |f| Fetched {
-        entitlement: f.entitlement.map(store_result),
-        jwks: f.jwks.map(jwks_result),
-    });
+    advance(Exchange::new(message.request), message.now)
+}
+
+/// The result of the fetch named by the reply for `exchange`. Reply: as `handle`'s.
+#[unsafe(no_mangle)]
+pub extern "C" fn resume(ptr: *mut u8, len: usize) -> usize {
+    let input = take_input(ptr, len);
+    let Ok(message) = serde_json::from_slice::<ResumeMessage>(&input) else {
+        return answer(&refused(&EdgeError::MalformedRequest));
+    };
+    let Some(mut exchange) = EXCHANGES.with(|x| x.borrow_mut().waiting.remove(&message.exchange))
+    else {
+        return answer(&refused(&EdgeError::ExchangeLost));
+    };
+    let pending = exchange.pending().cloned();
+    match (pending, message.error, message.items, message.body) {
+        (_, Some(error), _, _) => exchange.fail(error),
+        (Some(Fetch::Entitlement { .. }), None, Some(items), _) => {
+            exchange.record(FetchResult::Entitlement(snapshot(&items)));
+        }
+        (Some(Fetch::Jwks { .. }), None, _, Some(body)) => {
+            exchange.record(FetchResult::Jwks(Ok(body)))
+        }
+        _ => exchange.fail("fetch_result_missing".to_owned()),
+    }
+    advance(exchange, message.now)
+}
+
+/// Runs the core one step for `exchange`: its answer, or parks the
+/// exchange and names the fetch.
+fn advance(mut exchange: Exchange, now: u64) -> usize {
     EDGE.with(|edge| match edge.borrow_mut().as_mut() {
-        None => refuse(503, "edge_not_initialized"),
-        Some(edge) => match edge.handle(&message.request, EpochSeconds::new(message.now), &fetched)
-        {
-            Outcome::Respond(response, decision) => reply(&Reply::Respond {
-                respond: &response,
-                log: &decision,
-                reuse_until: decision.reusable_until.map(EpochSeconds::get),
-            }),
-            Outcome::Fetch(fetch) => reply(&Reply::Fetch { fetch: &fetch }),
+        None => answer(&refused(&EdgeError::NotInitialized)),
+        Some(edge) => match exchange.step(edge, EpochSeconds::new(now)) {
+            Step::Ready(done) => answer(&done),
+            Step::Fetch(fetch) => {
+                let id = EXCHANGES.with(|x| x.borrow_mut().park(exchange));
+                reply(&Reply::Fetch {
+                    fetch: &fetch,
+                    exchange: id,
+                })
+            }
         },
     })
 }
 
-fn refuse(status: u16, reason: &'static str) -> usize {
-    let mut decision = Decision::default();
-    decision.deny(status, reason);
+fn answer(answer: &Answer) -> usize {
     reply(&Reply::Respond {
-        respond: &error_response(status, reason),
-        log: &decision,
-        reuse_until: None,
+        respond: &answer.response,
+        log: &answer.decision,
+        reuse_until: answer.decision.reusable_until.map(EpochSeconds::get),
     })
 }

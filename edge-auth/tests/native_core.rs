@@ -4,8 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use reelgate_edge::driver::Performer;
 use reelgate_edge::event::{HeaderValue, Request, Response};
-use reelgate_edge::{Edge, Fetch, Fetched, Outcome};
+use reelgate_edge::{Answer, Edge, Fetch, FetchResult, Fetched, Step, drive};
 use reelgate_shared::cloudfront::validator::{self, Denial};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{NativeCrypto, PublicKeySet, SigningKey};
@@ -85,10 +86,17 @@ fn request(uri: &str, token: &str) -> Request {
     request
 }
 
-fn respond(outcome: Outcome) -> reelgate_edge::event::Response {
+/// The same request with `?redirect=1`: a 302 without a body, whose
+/// replay window is the cookies' own.
+fn redirected(mut request: Request) -> Request {
+    request.querystring = "redirect=1".into();
+    request
+}
+
+fn respond(outcome: Step<Answer>) -> Response {
     match outcome {
-        Outcome::Respond(response, _) => *response,
-        Outcome::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
+        Step::Ready(answer) => answer.response,
+        Step::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
     }
 }
 
@@ -143,8 +151,8 @@ fn without_claims_the_core_asks_for_the_nearest_replica_then_decides_and_caches(
     let token = token(json!({}), "k1");
     let request = request("/session/videos/demo", &token);
     let fetch = match edge.handle(&request, at(NOW), &Fetched::default()) {
-        Outcome::Fetch(fetch) => fetch,
-        Outcome::Respond(response, _) => panic!("expected a fetch, got {}", response.status),
+        Step::Fetch(fetch) => fetch,
+        Step::Ready(answer) => panic!("expected a fetch, got {}", answer.response.status),
     };
     assert_eq!(
         fetch,
@@ -196,7 +204,7 @@ fn an_unknown_kid_asks_for_the_jwks_once_per_penalty_window() {
     let request = request("/session/videos/demo", &token(json!({}), "rotated"));
     assert!(matches!(
         edge.handle(&request, at(NOW), &Fetched::default()),
-        Outcome::Fetch(Fetch::Jwks { .. })
+        Step::Fetch(Fetch::Jwks { .. })
     ));
     let failed = Fetched {
         entitlement: None,
@@ -210,7 +218,7 @@ fn an_unknown_kid_asks_for_the_jwks_once_per_penalty_window() {
     assert_eq!(again.body.as_deref(), Some(r#"{"error":"unknown_kid"}"#));
     assert!(matches!(
         edge.handle(&request, at(NOW + 10), &Fetched::default()),
-        Outcome::Fetch(Fetch::Jwks { .. })
+        Step::Fetch(Fetch::Jwks { .. })
     ));
 }
 
@@ -225,10 +233,10 @@ fn replay_window(
     first: &Fetched,
 ) -> Option<(u64, Option<Response>)> {
     let (replayed, decision) = match edge.handle(request, at(start), first) {
-        Outcome::Respond(response, decision) => (*response, decision),
-        Outcome::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
+        Step::Ready(answer) => (answer.response, answer.decision),
+        Step::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
     };
-    assert_eq!(replayed.status, "200");
+    assert!(matches!(replayed.status.as_str(), "200" | "302"));
     let until = decision.reusable_until?.get();
     assert!(until > start);
     for t in start..until {
@@ -236,8 +244,8 @@ fn replay_window(
         assert_eq!(fresh, replayed, "the core answers differently at {t}");
     }
     let after = match edge.handle(request, at(until), &Fetched::default()) {
-        Outcome::Respond(response, _) => Some(*response),
-        Outcome::Fetch(_) => None,
+        Step::Ready(answer) => Some(answer.response),
+        Step::Fetch(_) => None,
     };
     Some((until, after))
 }
@@ -267,12 +275,19 @@ fn a_grant_is_reusable_exactly_while_the_core_would_grant_it_unchanged() {
         "/session/videos/demo",
         &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
     );
-    let (until, after) = replay_window(&mut edge(), &claims, NOW + 7, &Fetched::default()).unwrap();
+    let (until, _) = replay_window(
+        &mut edge(),
+        &redirected(claims.clone()),
+        NOW + 7,
+        &Fetched::default(),
+    )
+    .unwrap();
     assert_eq!(until, NOW + 31);
     let body = |response: &Response| -> serde_json::Value {
         serde_json::from_str(response.body.as_deref().unwrap()).unwrap()
     };
-    assert_eq!(body(&after.unwrap())["expires_at"], NOW + 360);
+    let next = respond(edge().handle(&claims, at(NOW + 31), &Fetched::default()));
+    assert_eq!(body(&next)["expires_at"], NOW + 360);
     let response = respond(edge().handle(&claims, at(NOW + 7), &Fetched::default()));
     assert_eq!(body(&response)["expires_at"], NOW + 330);
     assert_eq!(
@@ -294,7 +309,7 @@ fn a_grant_is_reusable_exactly_while_the_core_would_grant_it_unchanged() {
         json!({"reelgate:ent": "v=1;g=demo;c=1", "exp": NOW + 20}),
         "k1",
     );
-    let short = request("/session/videos/demo", &short);
+    let short = redirected(request("/session/videos/demo", &short));
     let mut edge_short = edge();
     let (until, _) = replay_window(&mut edge_short, &short, NOW + 7, &Fetched::default()).unwrap();
     assert_eq!(until, NOW + 20);
@@ -304,11 +319,11 @@ fn a_grant_is_reusable_exactly_while_the_core_would_grant_it_unchanged() {
     );
 
     // A store answer is reusable while it is cached, then the store is asked again.
-    let stored = request("/session/videos/demo", &token(json!({}), "k1"));
+    let stored = redirected(request("/session/videos/demo", &token(json!({}), "k1")));
     let mut cached = edge_with(json!({"cache": {"positive_seconds": 10}}));
     assert!(matches!(
         cached.handle(&stored, at(NOW + 7), &Fetched::default()),
-        Outcome::Fetch(_)
+        Step::Fetch(_)
     ));
     let (until, after) = replay_window(
         &mut cached,
@@ -330,7 +345,7 @@ fn a_grant_cut_short_by_a_rental_is_exact_and_never_reused() {
     let mut edge = edge();
     assert!(matches!(
         edge.handle(&request, at(NOW), &Fetched::default()),
-        Outcome::Fetch(_)
+        Step::Fetch(_)
     ));
     assert_eq!(replay_window(&mut edge, &request, NOW, &rental), None);
     let response = respond(edge.handle(&request, at(NOW + 50), &Fetched::default()));
@@ -350,11 +365,11 @@ fn denials_are_never_reusable() {
         &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
     );
     match edge.handle(&request, at(NOW), &Fetched::default()) {
-        Outcome::Respond(response, decision) => {
-            assert_eq!(response.status, "403");
-            assert_eq!(decision.reusable_until, None);
+        Step::Ready(answer) => {
+            assert_eq!(answer.response.status, "403");
+            assert_eq!(answer.decision.reusable_until, None);
         }
-        Outcome::Fetch(fetch) => panic!("expected a 403, got a fetch {fetch:?}"),
+        Step::Fetch(fetch) => panic!("expected a 403, got a fetch {fetch:?}"),
     }
 }
 
@@ -373,10 +388,10 @@ fn a_staged_key_takes_over_at_its_second_and_ends_replays_there() {
             .with_next_signing_key(SigningKey::from_pem(next_pem).unwrap());
         Edge::new(base.config().clone(), crypto, "eu-central-1")
     };
-    let request = request(
+    let request = redirected(request(
         "/session/videos/demo",
         &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
-    );
+    ));
     let keys = PublicKeySet::new()
         .with(
             KeyPairId::parse("K2NATIVE").unwrap(),
@@ -401,8 +416,8 @@ fn a_staged_key_takes_over_at_its_second_and_ends_replays_there() {
         validator::validate(&request, &keys).map(|access| access.key_pair_id.as_str().to_owned())
     };
     let (before, decision) = match edge.handle(&request, at(NOW + 7), &Fetched::default()) {
-        Outcome::Respond(response, decision) => (*response, decision),
-        Outcome::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
+        Step::Ready(answer) => (answer.response, answer.decision),
+        Step::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
     };
     assert_eq!(signed_by(&before, NOW + 7), Ok("K2NATIVE".to_owned()));
     assert_eq!(
@@ -412,4 +427,179 @@ fn a_staged_key_takes_over_at_its_second_and_ends_replays_there() {
     );
     let after = respond(edge.handle(&request, at(NOW + 20), &Fetched::default()));
     assert_eq!(signed_by(&after, NOW + 20), Ok("K2NEXT".to_owned()));
+}
+
+#[test]
+fn the_session_body_counts_seconds_from_the_response_and_is_reusable_only_within_its_second() {
+    let request = request(
+        "/session/videos/demo",
+        &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
+    );
+    let mut edge = edge();
+    let (until, after) = replay_window(&mut edge, &request, NOW + 7, &Fetched::default()).unwrap();
+    assert_eq!(
+        until,
+        NOW + 8,
+        "the relative times change with the next second"
+    );
+    let body = |response: &Response| -> serde_json::Value {
+        serde_json::from_str(response.body.as_deref().unwrap()).unwrap()
+    };
+    let later = body(&after.unwrap());
+    // Still the bucket of NOW+7: the same absolute times, one second closer.
+    assert_eq!(later["expires_at"], NOW + 330);
+    assert_eq!(later["refresh_after"], NOW + 270);
+    assert_eq!(later["expires_in"], 330 - 8);
+    assert_eq!(later["refresh_in"], 270 - 8);
+}
+
+#[test]
+fn a_rental_cut_short_counts_its_relative_times_from_the_response() {
+    let mut edge = edge();
+    let request = request("/session/videos/demo", &token(json!({}), "k1"));
+    assert!(matches!(
+        edge.handle(&request, at(NOW), &Fetched::default()),
+        Step::Fetch(_)
+    ));
+    let rental = store_grant(GrantSource::Rental {
+        expires_at: at(NOW + 100),
+    });
+    let response = respond(edge.handle(&request, at(NOW + 20), &rental));
+    let body: serde_json::Value = serde_json::from_str(response.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["expires_at"], NOW + 100);
+    assert_eq!(body["expires_in"], 80);
+    assert_eq!(body["refresh_in"], 64, "four fifths of what is left");
+}
+
+/// Without `resource_base`, the policy is named after the viewer's Host.
+fn edge_named_after_host() -> Edge<NativeCrypto> {
+    let base = edge();
+    let mut config = base.config().clone();
+    config.resource_base = None;
+    let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap());
+    Edge::new(config, crypto, "eu-central-1")
+}
+
+#[test]
+fn host_spellings_of_one_distribution_sign_the_one_resource_cloudfront_compares() {
+    let mut edge = edge_named_after_host();
+    let token = token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1");
+    let keys = PublicKeySet::new().with(
+        KeyPairId::parse("K2NATIVE").unwrap(),
+        SigningKey::from_pem(SIGNING_KEY).unwrap().public_key(),
+    );
+    for (i, host) in [
+        "d111111abcdef8.cloudfront.net",
+        "D111111ABCDEF8.CLOUDFRONT.NET",
+        "d111111abcdef8.cloudfront.net:443",
+        "d111111abcdef8.cloudfront.net.",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut request = request("/session/videos/demo", &token);
+        request.headers.insert(
+            "host".into(),
+            vec![HeaderValue {
+                key: None,
+                value: host.into(),
+            }],
+        );
+        let answer = match edge.handle(&request, at(NOW), &Fetched::default()) {
+            Step::Ready(answer) => answer,
+            Step::Fetch(fetch) => panic!("expected a response, got a fetch {fetch:?}"),
+        };
+        let cookie: Vec<&str> = answer
+            .response
+            .header_values("set-cookie")
+            .iter()
+            .map(|c| c.split(';').next().unwrap())
+            .collect();
+        let verdict = validator::validate(
+            &validator::Request {
+                url: "https://d111111abcdef8.cloudfront.net/videos/demo/seg-1.ts",
+                cookie_header: Some(&cookie.join("; ")),
+                client_ip: None,
+                now: at(NOW + 1),
+            },
+            &keys,
+        );
+        assert!(verdict.is_ok(), "{host}: {verdict:?}");
+        assert_eq!(
+            answer.decision.cookie_cache_hit,
+            i > 0,
+            "{host}: one signature"
+        );
+    }
+}
+
+#[test]
+fn a_fetched_jwks_that_does_not_parse_leaves_the_keys_as_they_were() {
+    let mut edge = edge();
+    let rotated = request("/session/videos/demo", &token(json!({}), "rotated"));
+    assert!(matches!(
+        edge.handle(&rotated, at(NOW), &Fetched::default()),
+        Step::Fetch(Fetch::Jwks { .. })
+    ));
+    for body in ["{}", r#"{"keys":"x"}"#] {
+        let fetched = Fetched {
+            entitlement: None,
+            jwks: Some(Ok(body.into())),
+        };
+        let refused = respond(edge.handle(&rotated, at(NOW), &fetched));
+        assert_eq!(refused.body.as_deref(), Some(r#"{"error":"unknown_kid"}"#));
+    }
+    let known = request(
+        "/session/videos/demo",
+        &token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1"),
+    );
+    assert_eq!(
+        respond(edge.handle(&known, at(NOW), &Fetched::default())).status,
+        "200"
+    );
+}
+
+/// A host whose every fetch gets the same result.
+struct Always(FetchResult);
+
+impl Performer for Always {
+    async fn perform(&self, _: &Fetch) -> FetchResult {
+        self.0.clone()
+    }
+}
+
+#[tokio::test]
+async fn the_driver_maps_a_failed_store_read_into_the_core_which_fails_closed() {
+    let edge = std::sync::Mutex::new(edge());
+    let store_down = Always(FetchResult::Entitlement(Err("timeout".into())));
+    let request = request("/session/videos/demo", &token(json!({}), "k1"));
+    let answer = drive(&edge, &store_down, request, || at(NOW)).await;
+    assert_eq!(answer.response.status, "503");
+    assert_eq!(answer.decision.reason, "entitlement_unavailable");
+}
+
+#[tokio::test]
+async fn the_driver_fails_closed_when_the_core_keeps_asking() {
+    // A host that answers a store read with a JWKS never settles the
+    // request: the core asks again, and the driver stops after MAX_FETCHES.
+    let edge = std::sync::Mutex::new(edge());
+    let confused = Always(FetchResult::Jwks(Ok("{}".into())));
+    let request = request("/session/videos/demo", &token(json!({}), "k1"));
+    let answer = drive(&edge, &confused, request, || at(NOW)).await;
+    assert_eq!(answer.response.status, "503");
+    assert_eq!(
+        answer.response.body.as_deref(),
+        Some(r#"{"error":"io_loop"}"#)
+    );
+}
+
+#[tokio::test]
+async fn the_driver_performs_the_store_read_and_answers_with_the_core_decision() {
+    let edge = std::sync::Mutex::new(edge());
+    let grant = store_grant(GrantSource::Purchase).entitlement.unwrap();
+    let store = Always(FetchResult::Entitlement(grant));
+    let request = request("/session/videos/demo", &token(json!({}), "k1"));
+    let answer = drive(&edge, &store, request, || at(NOW)).await;
+    assert_eq!(answer.response.status, "200");
+    assert_eq!(answer.decision.reason, "purchase");
 }

@@ -1,30 +1,26 @@
 //! Hosts for the edge authorizer in the local stack.
 //!
-//! Native (default): the same sans-I/O core the WebAssembly bundle runs,
-//! with `shared`'s native crypto; this host performs the I/O it asks for
-//! (a store read, a JWKS fetch) as Lambda@Edge's Node host does.
+//! Native (default): edge-auth's own native host (`reelgate_edge::native`),
+//! the same core and driver the WebAssembly bundle runs, reading this
+//! stack's store.
 //!
 //! Bundle (`--edge-bundle DIR`): the real `dist/edge-auth` artifact, run by
 //! Node in a child process, so the exact deployed code can be exercised.
 
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Mutex;
 
+use reelgate_edge::EdgeError;
 use reelgate_edge::event::{Request, Response};
-use reelgate_edge::{Edge, Fetch, Fetched, Outcome};
+use reelgate_edge::native::NativeHost;
+use reelgate_edge::response::refusal;
 use reelgate_shared::EpochSeconds;
-use reelgate_shared::crypto::native::NativeCrypto;
-use reelgate_shared::store::{Consistency, EntitlementStore};
 use serde_json::json;
 
 use crate::store::DevStore;
 
 pub enum EdgeHost {
-    Native {
-        edge: Box<Mutex<Edge<NativeCrypto>>>,
-        jwks: String,
-    },
+    Native(Box<NativeHost>),
     /// `_node` is held so the child is killed when the host is dropped, and
     /// `_dir` (the bundle's private copy) is removed with it.
     Bundle {
@@ -62,11 +58,8 @@ createServer(async (req, res) => {
 "#;
 
 impl EdgeHost {
-    pub fn native(edge: Edge<NativeCrypto>, jwks: String) -> Self {
-        Self::Native {
-            edge: Box::new(Mutex::new(edge)),
-            jwks,
-        }
+    pub fn native(host: NativeHost) -> Self {
+        Self::Native(Box::new(host))
     }
 
     /// Starts Node on a private copy of the bundle in `dir`, configured with
@@ -159,34 +152,17 @@ impl EdgeHost {
 
     pub fn describe(&self) -> &'static str {
         match self {
-            Self::Native { .. } => "native host (the edge core with Rust crypto)",
+            Self::Native(_) => "native host (the edge core with Rust crypto)",
             Self::Bundle { .. } => "the real Lambda@Edge bundle in Node",
         }
     }
 
     pub async fn handle(&self, request: Request, store: &DevStore, now: EpochSeconds) -> Response {
         match self {
-            Self::Native { edge, jwks } => {
-                let mut fetched = Fetched::default();
-                for _ in 0..3 {
-                    let outcome = edge
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .handle(&request, now, &fetched);
-                    match outcome {
-                        Outcome::Respond(response, decision) => {
-                            tracing::info!(target: "edge", decision = serde_json::to_string(&decision).unwrap_or_default());
-                            return *response;
-                        }
-                        Outcome::Fetch(Fetch::Entitlement { user, video, .. }) => {
-                            let snapshot =
-                                store.snapshot(&user, &video, Consistency::Eventual).await;
-                            fetched.entitlement = Some(snapshot.map_err(|e| e.to_string()));
-                        }
-                        Outcome::Fetch(Fetch::Jwks { .. }) => fetched.jwks = Some(Ok(jwks.clone())),
-                    }
-                }
-                reelgate_edge::handler::error_response(503, "entitlement_unavailable")
+            Self::Native(host) => {
+                let answer = host.handle(request, store, now).await;
+                tracing::info!(target: "edge", decision = serde_json::to_string(&answer.decision).unwrap_or_default());
+                answer.response
             }
             Self::Bundle { url, client, .. } => {
                 let event = json!({"Records": [{"cf": {
@@ -195,12 +171,11 @@ impl EdgeHost {
                 }}]});
                 let reply = client.post(url).json(&event).send().await;
                 match reply {
-                    Ok(reply) => reply.json::<Response>().await.unwrap_or_else(|_| {
-                        reelgate_edge::handler::error_response(503, "edge_bundle_failed")
-                    }),
-                    Err(_) => {
-                        reelgate_edge::handler::error_response(503, "edge_bundle_unreachable")
-                    }
+                    Ok(reply) => reply
+                        .json::<Response>()
+                        .await
+                        .unwrap_or_else(|_| refusal(&EdgeError::BundleFailed)),
+                    Err(_) => refusal(&EdgeError::BundleUnreachable),
                 }
             }
         }

@@ -11,6 +11,7 @@ use axum::routing::{any, get, post};
 use reelgate_api::auth::{Authenticator, JwksSource};
 use reelgate_api::dynamo::DynamoStore;
 use reelgate_edge::Edge;
+use reelgate_edge::native::NativeHost;
 use reelgate_shared::config::{ApiConfig, EdgeConfig, KeySource};
 use reelgate_shared::crypto::PolicyHash;
 use reelgate_shared::crypto::native::{NativeCrypto, PublicKey, PublicKeySet, SigningKey};
@@ -215,14 +216,14 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
     let jwks_json =
         serde_json::to_string(&edge_config.jwks).map_err(|e| StackError::Other(e.to_string()))?;
     let edge = match &args.edge_bundle {
-        None => EdgeHost::native(
+        None => EdgeHost::native(NativeHost::new(
             Edge::new(
                 edge_config.clone(),
                 NativeCrypto::with_signing_key(signing_key.clone()),
                 "us-east-1",
             ),
             jwks_json.clone(),
-        ),
+        )),
         Some(dir) => {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())

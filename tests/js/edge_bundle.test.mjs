@@ -29,6 +29,9 @@ async function bundle(cfg = config()) {
 after(() => loaded.forEach((b) => b.cleanup()));
 
 const json = (response) => JSON.parse(response.body);
+/// Waits for the start of the next second: a 200 body counts seconds from
+/// the response, so a replay of it lasts until the end of its second.
+const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
 
 /// Whether OpenSSL verifies a response's CloudFront-Signature over its
 /// CloudFront-Policy with the public key in `publicPem` (SHA-1, as configured).
@@ -101,6 +104,7 @@ describe("a viewer who owns the title", () => {
     const handler = await bundle();
     const tok = token(owns("demo"));
     const same = () => event({ headers: { ...bearer(tok), Origin: "https://app.example" } });
+    await nextSecond();
     const { result, lines } = await captureLogs(async () => {
       // Kept for replay only once the token is known: the second answer, not the first.
       const first = await handler(same());
@@ -121,6 +125,24 @@ describe("a viewer who owns the title", () => {
     assert.equal(logs[2].video, "demo");
   });
 
+  test("expires_in and refresh_in count seconds from each response, replayed ones included", async () => {
+    const handler = await bundle();
+    const same = event({ headers: bearer(token(owns("demo"))) });
+    const second = () => Math.floor(Date.now() / 1000);
+    const { lines } = await captureLogs(async () => {
+      for (let i = 0; i < 4; i += 1) {
+        // The first three well within one second, the fourth in the next one.
+        if (i === 0 || i === 3) await nextSecond();
+        const before = second();
+        const body = json(await handler(same));
+        const after = second();
+        assert.ok(body.expires_in >= body.expires_at - after && body.expires_in <= body.expires_at - before, JSON.stringify(body));
+        assert.equal(body.refresh_in, body.expires_in - (body.expires_at - body.refresh_after));
+      }
+    });
+    assert.ok(lines.some((l) => JSON.parse(l).replayed), "within one second the host replays");
+  });
+
   test("denials are never replayed, and a replay ends when the token expires", async () => {
     const handler = await bundle();
     const denied = event({ uri: "/session/videos/other", headers: bearer(token(owns("demo"))) });
@@ -129,6 +151,7 @@ describe("a viewer who owns the title", () => {
     const { lines } = await captureLogs(async () => {
       assert.equal((await handler(denied)).status, "403");
       assert.equal((await handler(denied)).status, "403");
+      await nextSecond();
       for (let i = 0; i < 3; i += 1) assert.equal((await handler(event({ headers: bearer(short) }))).status, "200");
       await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50));
       await handler(event({ headers: bearer(short) }));
@@ -323,6 +346,30 @@ describe("JWKS rotation through the penalty box", () => {
       server.close();
     }
   });
+});
+
+describe("a fetched JWKS the core refuses", () => {
+  for (const body of ["{}", '{"keys":"x"}']) {
+    test(`(${body}) leaves the host's keys as the core's: valid tokens keep getting 200`, async () => {
+      const server = createServer((req, res) => {
+        res.setHeader("content-type", "application/json");
+        res.end(body);
+      });
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      try {
+        const handler = await bundle(config({ jwks_url: `http://127.0.0.1:${server.address().port}/jwks.json` }));
+        const valid = () => handler(event({ headers: bearer(token(owns("demo"))) }));
+        assert.equal((await valid()).status, "200");
+        const unknown = await handler(event({ headers: bearer(token(owns("demo"), { kid: "invented" })) }));
+        assert.deepEqual([unknown.status, json(unknown).error], ["401", "unknown_kid"]);
+        // A token the core has not verified yet: its key must still be in the host.
+        const fresh = await handler(event({ headers: bearer(token({ ...owns("demo"), sub: "user-2" })) }));
+        assert.equal(fresh.status, "200", fresh.body);
+      } finally {
+        server.close();
+      }
+    });
+  }
 });
 
 describe("the store fallback against DynamoDB Local", () => {

@@ -1,0 +1,64 @@
+//! The native host (feature `native`): the same core the WebAssembly bundle
+//! runs, with `shared`'s native crypto, driven by [`crate::driver`]. It
+//! reads entitlements from any [`EntitlementStore`] and answers a JWKS
+//! refetch with the document it was given (the local stack's identity
+//! provider), as Lambda@Edge's Node host answers them over the network.
+
+use std::sync::Mutex;
+
+use reelgate_shared::EpochSeconds;
+use reelgate_shared::crypto::native::NativeCrypto;
+use reelgate_shared::store::{Consistency, EntitlementStore};
+
+use crate::driver::{Performer, drive};
+use crate::edge::Edge;
+use crate::event::Request;
+use crate::step::{Answer, Fetch, FetchResult};
+
+pub struct NativeHost {
+    edge: Mutex<Edge<NativeCrypto>>,
+    jwks: String,
+}
+
+/// The I/O of one request: the store it reads and the JWKS it serves.
+struct Io<'a, S> {
+    store: &'a S,
+    jwks: &'a str,
+}
+
+impl<S: EntitlementStore> Performer for Io<'_, S> {
+    async fn perform(&self, fetch: &Fetch) -> FetchResult {
+        match fetch {
+            Fetch::Entitlement { user, video, .. } => FetchResult::Entitlement(
+                self.store
+                    .snapshot(user, video, Consistency::Eventual)
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+            Fetch::Jwks { .. } => FetchResult::Jwks(Ok(self.jwks.to_owned())),
+        }
+    }
+}
+
+impl NativeHost {
+    /// `jwks` is the JWKS document a refetch gets.
+    pub fn new(edge: Edge<NativeCrypto>, jwks: String) -> Self {
+        Self {
+            edge: Mutex::new(edge),
+            jwks,
+        }
+    }
+
+    pub async fn handle<S: EntitlementStore>(
+        &self,
+        request: Request,
+        store: &S,
+        now: EpochSeconds,
+    ) -> Answer {
+        let io = Io {
+            store,
+            jwks: &self.jwks,
+        };
+        drive(&self.edge, &io, request, || now).await
+    }
+}

@@ -1,0 +1,66 @@
+//! What one call into the core yields: an answer, or the one piece of I/O
+//! it needs first; and what the host hands back after doing that I/O.
+
+use reelgate_shared::store::Snapshot;
+use reelgate_shared::{UserSub, VideoId};
+use serde::Serialize;
+
+use crate::event::Response;
+use crate::log::Decision;
+
+/// A finished step: `Ready` with its value, or `Fetch` this first.
+#[derive(Debug)]
+pub enum Step<T> {
+    Ready(T),
+    Fetch(Fetch),
+}
+
+/// The core's answer to a viewer request, and what it decided (for the log).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub response: Response,
+    pub decision: Decision,
+}
+
+/// What the host has fetched for this request so far.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub entitlement: Option<Result<Snapshot, String>>,
+    /// The JWKS document body, or why it could not be fetched.
+    pub jwks: Option<Result<String, String>>,
+}
+
+/// I/O the core needs before it can answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fetch {
+    /// Read the plan and the (user, video) grant, eventually consistent,
+    /// from `region`'s replica (`None`: the host's own region).
+    Entitlement {
+        table: String,
+        region: Option<String>,
+        user: UserSub,
+        video: VideoId,
+    },
+    Jwks {
+        url: String,
+    },
+}
+
+/// What the host got for a [`Fetch`]: the data, or a short code saying why
+/// not (an exception name, `jwks_http_503`), which the core treats as a
+/// failure of that fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchResult {
+    Entitlement(Result<Snapshot, String>),
+    Jwks(Result<String, String>),
+}
+
+impl Fetched {
+    pub fn record(&mut self, result: FetchResult) {
+        match result {
+            FetchResult::Entitlement(result) => self.entitlement = Some(result),
+            FetchResult::Jwks(result) => self.jwks = Some(result),
+        }
+    }
+}
