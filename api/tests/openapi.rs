@@ -60,12 +60,14 @@ fn declared() -> BTreeSet<(String, String)> {
         };
         let handlers = handlers.split(".with_state").next().unwrap_or(handlers);
         for method in METHODS {
-            let called = handlers.match_indices(&format!("{method}(")).any(|(at, _)| {
-                !handlers[..at]
-                    .chars()
-                    .next_back()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
-            });
+            let called = handlers
+                .match_indices(&format!("{method}("))
+                .any(|(at, _)| {
+                    !handlers[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
             if called {
                 out.insert((method.to_uppercase(), path.to_owned()));
             }
@@ -109,7 +111,10 @@ fn every_route_of_the_router_is_documented() {
     let declared = declared();
     assert!(declared.len() >= 7, "routes.rs parsed: {declared:?}");
     let missing: Vec<_> = declared.difference(&documented()).collect();
-    assert!(missing.is_empty(), "routes missing from api/openapi.yaml: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from api/openapi.yaml: {missing:?}"
+    );
 }
 
 #[tokio::test]
@@ -124,8 +129,17 @@ async fn every_documented_route_exists_in_the_router() {
             .uri(&concrete)
             .body(Body::empty())
             .expect("request");
-        let response = router.clone().oneshot(request).await.expect("router answers");
-        let body = response.into_body().collect().await.expect("body").to_bytes();
+        let response = router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let reason = serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|v| v["reason"].as_str().map(str::to_owned));

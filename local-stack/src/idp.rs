@@ -291,7 +291,9 @@ pub(crate) async fn dispatch(
     body: Bytes,
 ) -> Response {
     match headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        Some("AWSCognitoIdentityProviderService.InitiateAuth") => initiate_auth(&stack, &body).await,
+        Some("AWSCognitoIdentityProviderService.InitiateAuth") => {
+            initiate_auth(&stack, &body).await
+        }
         Some("AWSCognitoIdentityProviderService.RevokeToken") => revoke_token(&stack, &body),
         _ => amz_json(StatusCode::BAD_REQUEST, IdpError::UnknownOperation.body()),
     }
