@@ -404,6 +404,7 @@ export class Playback extends EventTarget {
   #stopped = false;
   #inFlight = null;
   #failures = 0;
+  #needsRestart = false;
   /** The hls.js instance when hls.js plays the title. */
   hls = null;
   /** What the edge answered last: `{expiresIn, refreshIn, playlist}`. */
@@ -515,7 +516,8 @@ export class Playback extends EventTarget {
       else this.hls.startLoad(-1);
       this.dispatchEvent(new Event("recovered"));
     } catch {
-      // refresh() reported it; retry() restarts the player when the caller decides.
+      // refresh() reported it and keeps trying; its next success restarts loading.
+      this.#needsRestart = true;
     }
   }
 
@@ -552,6 +554,10 @@ export class Playback extends EventTarget {
       this.current = await this.#request();
       if (this.#stopped) return;
       this.#schedule(this.current.refreshIn);
+      if (this.#needsRestart && this.hls) {
+        this.#needsRestart = false;
+        this.hls.startLoad(-1);
+      }
       this.dispatchEvent(new CustomEvent("refresh", { detail: this.current }));
     } catch (error) {
       if (this.#stopped) return;
