@@ -14,9 +14,9 @@ use reelgate_shared::cloudfront::{
 };
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::{Crypto, KeyRing, KeySlot, SlotSigner};
-use reelgate_shared::entitlement::{self, ClaimsVerdict, Entitled, TokenEntitlements};
+use reelgate_shared::entitlement::{self, Entitled, Rules};
 use reelgate_shared::jwt::{Claims, Jwks, RefetchGate, TokenError, Verifier};
-use reelgate_shared::store::Snapshot;
+use reelgate_shared::store::{Snapshot, SnapshotKeys};
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 use serde::Serialize;
 
@@ -42,13 +42,13 @@ pub struct Fetched {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fetch {
-    /// Read the plan and the (user, video) grant, eventually consistent,
-    /// from `region`'s replica (`None`: the host's own region).
+    /// `BatchGetItem` these `keys` (the plan and the (user, video) grant,
+    /// as `shared::store` names them) from `table`, eventually consistent,
+    /// in `region`'s replica (`None`: the host's own region).
     Entitlement {
         table: String,
         region: Option<String>,
-        user: UserSub,
-        video: VideoId,
+        keys: SnapshotKeys,
     },
     Jwks {
         url: String,
@@ -263,10 +263,10 @@ impl<C: Crypto + KeyRing> Edge<C> {
         };
         decision.user = Some(claims.sub.clone());
         let settled = match self.entitlement(&claims, video, now, fetched, decision) {
-            Ok(Some(settled)) => settled,
-            Ok(None) => return Err(Refusal::new(403, "not_entitled")),
-            Err(Some(fetch)) => return Ok(Step::Fetch(fetch)),
-            Err(None) => return Err(Refusal::new(503, "entitlement_unavailable")),
+            Entitlement::Settled(settled) => settled,
+            Entitlement::Denied => return Err(Refusal::new(403, "not_entitled")),
+            Entitlement::Fetch(fetch) => return Ok(Step::Fetch(fetch)),
+            Entitlement::StoreFailed => return Err(Refusal::new(503, "entitlement_unavailable")),
         };
         let entitled = settled.entitled;
         decision.basis = Some(entitled.basis);
@@ -396,8 +396,8 @@ impl<C: Crypto + KeyRing> Edge<C> {
         Ok(response)
     }
 
-    /// `Ok(Some)`: entitled; `Ok(None)`: not; `Err(Some(fetch))`: ask the
-    /// store; `Err(None)`: the store failed and nothing is cached (fail closed).
+    /// The shared decision (`shared::entitlement::Rules::decide`), with the
+    /// edge's cache of store answers in front of the store.
     fn entitlement(
         &mut self,
         claims: &Claims,
@@ -405,80 +405,80 @@ impl<C: Crypto + KeyRing> Edge<C> {
         now: EpochSeconds,
         fetched: &Fetched,
         decision: &mut Decision,
-    ) -> Result<Option<Settled>, Option<Fetch>> {
-        let premium = self
-            .config
-            .premium_groups
-            .iter()
-            .any(|g| claims.in_group(g));
-        let token_claims = claims
-            .entitlements
-            .as_deref()
-            .and_then(|text| TokenEntitlements::decode(text).ok());
-        let verdict = entitlement::from_claims(
-            premium,
-            token_claims.as_ref(),
-            video,
-            claims.issued_at,
-            self.config.cache.claims_trusted_seconds,
-            now,
-        );
-        match verdict {
-            ClaimsVerdict::Entitled(entitled) => {
+    ) -> Entitlement {
+        let rules = Rules {
+            premium_groups: &self.config.premium_groups,
+            claims_may_deny_for: self.config.cache.claims_trusted_seconds,
+        };
+        let needs_store = match rules.decide(claims, video, now) {
+            entitlement::Decision::Entitled(entitled) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
-                return Ok(Some(Settled {
+                return Entitlement::Settled(Settled {
                     entitled,
                     until: entitled.until,
-                }));
+                });
             }
-            ClaimsVerdict::NotEntitled => {
+            entitlement::Decision::Denied(_) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
-                return Ok(None);
+                return Entitlement::Denied;
             }
-            ClaimsVerdict::AskStore => {}
-        }
+            entitlement::Decision::NeedsStore(needs_store) => needs_store,
+        };
+        decision.store_reason = Some(needs_store.reason().as_str());
         let key = (claims.sub.clone(), video.clone());
         if let Some((cached, cached_until)) = self.entitlements.get_with_expiry(&key, now) {
             decision.entitlement_source = Some(EntitlementSource::Cache);
-            return Ok(cached
-                .filter(|e| e.until.is_none_or(|until| now < until))
-                .map(|entitled| Settled {
+            return match cached.filter(|e| e.until.is_none_or(|until| now < until)) {
+                Some(entitled) => Entitlement::Settled(Settled {
                     entitled,
                     until: Some(cached_until),
-                }));
+                }),
+                None => Entitlement::Denied,
+            };
         }
-        match &fetched.entitlement {
-            None => Err(Some(Fetch::Entitlement {
-                table: self.config.table.name.clone(),
-                region: nearest_replica(&self.region, &self.config.table.replica_regions)
-                    .map(str::to_owned),
-                user: claims.sub.clone(),
-                video: video.clone(),
-            })),
+        let snapshot = match &fetched.entitlement {
+            None => {
+                return Entitlement::Fetch(Fetch::Entitlement {
+                    table: self.config.table.name.clone(),
+                    region: nearest_replica(&self.region, &self.config.table.replica_regions)
+                        .map(str::to_owned),
+                    keys: SnapshotKeys::new(claims.sub.clone(), video.clone()),
+                });
+            }
             Some(Err(_)) => {
                 decision.entitlement_source = Some(EntitlementSource::StoreError);
-                Err(None)
+                return Entitlement::StoreFailed;
             }
-            Some(Ok(snapshot)) => {
-                decision.entitlement_source = Some(EntitlementSource::Store);
-                let entitled =
-                    entitlement::from_store(snapshot.plan.as_ref(), snapshot.grant.as_ref(), now);
-                let ttl = match entitled {
-                    Some(_) => self.config.cache.positive_seconds,
-                    None => self.config.cache.negative_seconds,
-                };
-                let mut until = now.plus(ttl);
-                if let Some(end) = entitled.and_then(|e| e.until) {
-                    until = until.min(end);
-                }
-                self.entitlements.insert(key, entitled, until, now);
-                Ok(entitled.map(|entitled| Settled {
-                    entitled,
-                    until: Some(until),
-                }))
-            }
+            Some(Ok(snapshot)) => snapshot,
+        };
+        decision.entitlement_source = Some(EntitlementSource::Store);
+        let (entitled, ttl) = match needs_store.decide(snapshot) {
+            Ok(entitled) => (Some(entitled), self.config.cache.positive_seconds),
+            Err(_) => (None, self.config.cache.negative_seconds),
+        };
+        let mut until = now.plus(ttl);
+        if let Some(end) = entitled.and_then(|e| e.until) {
+            until = until.min(end);
+        }
+        self.entitlements.insert(key, entitled, until, now);
+        match entitled {
+            Some(entitled) => Entitlement::Settled(Settled {
+                entitled,
+                until: Some(until),
+            }),
+            None => Entitlement::Denied,
         }
     }
+}
+
+/// The edge's entitlement answer for one request.
+enum Entitlement {
+    Settled(Settled),
+    Denied,
+    /// Ask the host for the store's snapshot, then decide again.
+    Fetch(Fetch),
+    /// The store failed and nothing is cached: fail closed.
+    StoreFailed,
 }
 
 /// The 200 body of ARCHITECTURE §6 (contract).

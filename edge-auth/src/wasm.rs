@@ -17,7 +17,7 @@ use reelgate_shared::crypto::{
     CryptoError, JwsAlgorithm, JwsVerifier, KeyRing, KeySlot, PolicyHash, PolicySigner,
 };
 use reelgate_shared::jwt::Jwk;
-use reelgate_shared::store::{AttrValue, Item, Snapshot, grant_from_item, plan_from_item};
+use reelgate_shared::store::{Item, Snapshot, snapshot_from_items};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Request, Response};
@@ -235,24 +235,11 @@ struct HandleMessage {
     fetched: Option<FetchedMessage>,
 }
 
-/// Turns the grant and plan items the host read into a snapshot. An item
-/// that does not parse is a store failure: fail closed, never guess.
-fn snapshot(items: &[Item]) -> Result<Snapshot, String> {
-    let mut snapshot = Snapshot::default();
-    for item in items {
-        match item.get("SK") {
-            Some(AttrValue::S(sk)) if sk == "PLAN" => {
-                snapshot.plan = Some(plan_from_item(item).map_err(|e| e.to_string())?);
-            }
-            _ => snapshot.grant = Some(grant_from_item(item).map_err(|e| e.to_string())?),
-        }
-    }
-    Ok(snapshot)
-}
-
+/// The items the host read, as a snapshot. An item that does not parse is
+/// a store failure: fail closed, never guess.
 fn store_result(reply: StoreReply) -> Result<Snapshot, String> {
     match (reply.items, reply.error) {
-        (Some(items), None) => snapshot(&items),
+        (Some(items), None) => snapshot_from_items(&items).map_err(|e| e.to_string()),
         (_, error) => Err(error.unwrap_or_else(|| "store_error".to_owned())),
     }
 }

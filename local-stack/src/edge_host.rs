@@ -125,9 +125,10 @@ impl EdgeHost {
                             tracing::info!(target: "edge", decision = serde_json::to_string(&decision).unwrap_or_default());
                             return *response;
                         }
-                        Outcome::Fetch(Fetch::Entitlement { user, video, .. }) => {
-                            let snapshot =
-                                store.snapshot(&user, &video, Consistency::Eventual).await;
+                        Outcome::Fetch(Fetch::Entitlement { keys, .. }) => {
+                            let snapshot = store
+                                .snapshot(&keys.user, &keys.video, Consistency::Eventual)
+                                .await;
                             fetched.entitlement = Some(snapshot.map_err(|e| e.to_string()));
                         }
                         Outcome::Fetch(Fetch::Jwks { .. }) => fetched.jwks = Some(Ok(jwks.clone())),
