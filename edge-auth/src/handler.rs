@@ -143,7 +143,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
         self.config
             .cors_origins
             .iter()
-            .any(|allowed| allowed == origin)
+            .any(|allowed| &**allowed == origin)
             .then(|| origin.to_owned())
     }
 
@@ -233,7 +233,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
                 Some(Err(_)) => Err(TokenError::UnknownKid(kid)),
                 None if self.jwks_gate.try_acquire(now) => {
                     return Ok(Err(Fetch::Jwks {
-                        url: self.config.jwks_url.clone(),
+                        url: self.config.jwks_url.to_string(),
                     }));
                 }
                 None => Err(TokenError::UnknownKid(kid)),
@@ -279,7 +279,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
             None
         };
         let base = match &self.config.resource_base {
-            Some(base) => base.clone(),
+            Some(base) => base.to_string(),
             None => format!("https://{}", host(request)?),
         };
         let lifetime = self.lifetime(now, entitled);
@@ -449,7 +449,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
         }
         match &fetched.entitlement {
             None => Err(Some(Fetch::Entitlement {
-                table: self.config.table.name.clone(),
+                table: self.config.table.name.to_string(),
                 region: nearest_replica(&self.region, &self.config.table.replica_regions)
                     .map(str::to_owned),
                 user: claims.sub.clone(),

@@ -25,28 +25,42 @@ pub enum EdgeHost {
         edge: Box<Mutex<Edge<NativeCrypto>>>,
         jwks: String,
     },
-    /// `_node` is held so the child is killed when the host is dropped.
+    /// `_node` is held so the child is killed when the host is dropped,
+    /// `_script` so the private directory holding its script outlives it.
     Bundle {
         _node: tokio::process::Child,
+        _script: tempfile::TempDir,
         url: String,
         client: reqwest::Client,
     },
 }
 
 /// The Node side of the bundle host: imports the bundle's `index.mjs` and
-/// answers each POSTed Lambda@Edge event with the handler's result.
+/// answers each POSTed Lambda@Edge event with the handler's result. Only
+/// its own `Host` is served (a DNS-rebinding page cannot drive it), and a
+/// body that is not JSON gets 400 instead of crashing the process.
 const BUNDLE_SERVER: &str = r#"
 import { createServer } from "node:http";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 const [dir, port] = process.argv.slice(2);
 const { handler } = await import(pathToFileURL(join(dir, "index.mjs")).href);
+const answer = (res, status, body) => {
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify(body));
+};
 createServer(async (req, res) => {
+  if (req.headers.host !== `127.0.0.1:${port}`) return answer(res, 403, { error: "host_not_allowed" });
   let body = "";
   for await (const chunk of req) body += chunk;
-  const result = await handler(JSON.parse(body));
-  res.setHeader("content-type", "application/json");
-  res.end(JSON.stringify(result));
+  let event;
+  try {
+    event = JSON.parse(body);
+  } catch {
+    return answer(res, 400, { error: "invalid_json" });
+  }
+  answer(res, 200, await handler(event));
 }).listen(Number(port), "127.0.0.1", () => console.error(`edge bundle ready on ${port}`));
 "#;
 
@@ -70,8 +84,13 @@ impl EdgeHost {
                 dir.display()
             ));
         }
-        let script =
-            std::env::temp_dir().join(format!("reelgate-edge-host-{}.mjs", std::process::id()));
+        // A fresh directory only this user can enter (0700, random name):
+        // a fixed path under /tmp could be planted or swapped by another user.
+        let script_dir = tempfile::Builder::new()
+            .prefix("reelgate-edge-host-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a private temporary directory: {e}"))?;
+        let script = script_dir.path().join("server.mjs");
         std::fs::write(&script, BUNDLE_SERVER)
             .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
         let mut command = tokio::process::Command::new("node");
@@ -95,6 +114,7 @@ impl EdgeHost {
             {
                 return Ok(Self::Bundle {
                     _node: child,
+                    _script: script_dir,
                     url,
                     client: reqwest::Client::new(),
                 });

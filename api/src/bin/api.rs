@@ -21,11 +21,14 @@ async fn main() -> Result<(), Error> {
         config.verifier.clone(),
         Jwks::default(),
         JwksSource::Http {
-            url: config.jwks_url.clone(),
+            url: config.jwks_url.to_string(),
             client: reqwest::Client::new(),
         },
     );
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table.clone());
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table.to_string(),
+    );
     let app = Arc::new(App {
         store,
         auth,
