@@ -88,6 +88,7 @@ impl EdgeHost {
         // a fixed path under /tmp could be planted or swapped by another user.
         let script_dir = tempfile::Builder::new()
             .prefix("reelgate-edge-host-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| format!("cannot create a private temporary directory: {e}"))?;
         let script = script_dir.path().join("server.mjs");
