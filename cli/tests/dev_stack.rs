@@ -59,15 +59,14 @@ async fn walk(dev: &Dev) {
 
     // carol holds nothing, buys demo with a signed webhook, refreshes her token, watches.
     assert_eq!(session(dev, &carol, "demo").await.0, 403);
-    let me: Value = client()
-        .get(format!("{}/api/me/entitlements", dev.base))
-        .bearer_auth(&carol)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, _, me) = api(
+        dev,
+        reqwest::Method::GET,
+        "/api/me/entitlements",
+        Some(&carol),
+        None,
+    )
+    .await;
     let carol_sub = me["user"].as_str().unwrap().to_owned();
     let purchase = json!({"event_id": format!("evt_walk_{}", reelgate_api::auth::now().get()), "type": "purchase.succeeded", "user_sub": carol_sub, "video_id": "demo"}).to_string();
     assert_eq!(

@@ -126,14 +126,19 @@ pub async fn refresh(dev: &Dev, refresh_token: &str) -> String {
     result["AccessToken"].as_str().unwrap().to_owned()
 }
 
-/// GET /session/videos/{id}: status and the `Cookie` header the browser would send back.
-pub async fn session(dev: &Dev, token: &str, video: &str) -> (u16, String) {
-    let response = client()
+/// GET /session/videos/{id} as a player sends it.
+pub async fn session_response(dev: &Dev, token: &str, video: &str) -> reqwest::Response {
+    client()
         .get(format!("{}/session/videos/{video}", dev.base))
         .bearer_auth(token)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// GET /session/videos/{id}: status and the `Cookie` header the browser would send back.
+pub async fn session(dev: &Dev, token: &str, video: &str) -> (u16, String) {
+    let response = session_response(dev, token, video).await;
     let status = response.status().as_u16();
     let cookie = response
         .headers()
