@@ -21,8 +21,10 @@ use crate::store::DevStore;
 
 pub enum EdgeHost {
     Native(Box<NativeHost>),
-    /// `_node` is held so the child is killed when the host is dropped, and
-    /// `_dir` (the bundle's private copy) is removed with it.
+    /// `_node` is held so the child is killed when the host is dropped (and
+    /// its stdin pipe open: Node exits when that closes, so a killed stack
+    /// leaves no orphan), and `_dir` (the bundle's private copy) is removed
+    /// with it.
     Bundle {
         _node: Box<tokio::process::Child>,
         _dir: tempfile::TempDir,
@@ -55,6 +57,10 @@ createServer(async (req, res) => {
   res.setHeader("content-type", "application/json");
   res.end(JSON.stringify(result));
 }).listen(Number(port), "127.0.0.1", () => console.error(`edge bundle ready on ${port}`));
+// The stack holds this pipe open; when the stack dies, even by SIGKILL, it
+// closes and the host goes with it instead of lingering as an orphan.
+process.stdin.on("end", () => process.exit(0));
+process.stdin.resume();
 "#;
 
 impl EdgeHost {
@@ -118,7 +124,7 @@ impl EdgeHost {
             .arg(&script)
             .arg(copy.path())
             .arg(port.to_string())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             // The dev config's one replica region, as Lambda@Edge sets it.
             .env("AWS_REGION", "us-east-1")
             .kill_on_drop(true);
