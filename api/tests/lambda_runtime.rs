@@ -6,6 +6,8 @@
 //! come from moto's Secrets Manager by ARN, data from DynamoDB Local, the
 //! JWKS over HTTP: what a deploy runs, before any account sees it.
 
+mod support;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -544,20 +546,7 @@ async fn the_pre_token_function_adds_claims_to_a_documented_v2_event() {
             ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.endpoint()),
         ],
     );
-    let event = json!({
-        "version": "2",
-        "triggerSource": "TokenGeneration_Authentication",
-        "region": "us-east-1",
-        "userPoolId": "us-east-1_EXAMPLE",
-        "userName": "janedoe",
-        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789"},
-        "request": {
-            "userAttributes": {"sub": sub, "cognito:user_status": "CONFIRMED", "email_verified": "true", "email": "janedoe@example.com"},
-            "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
-            "scopes": ["aws.cognito.signin.user.admin"]
-        },
-        "response": {"claimsAndScopeOverrideDetails": null}
-    });
+    let event = support::documented_pre_token_event(sub);
     let answer = runtime.invoke(event).await.unwrap();
     let added = &answer["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"]["claimsToAddOrOverride"];
     let claim = added[reelgate_shared::entitlement::CLAIM]

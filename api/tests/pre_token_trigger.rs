@@ -2,6 +2,8 @@
 //! added for the caller's plan and titles, the over-limit marker, and sign-in
 //! that still succeeds (no claims) when the store fails or is too slow.
 
+mod support;
+
 use std::net::TcpListener;
 
 use aws_lambda_events::event::cognito::CognitoEventUserPoolsPreTokenGenV2;
@@ -10,25 +12,12 @@ use reelgate_api::trigger::{self, TriggerSkip};
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::entitlement::{PaymentEvent, TokenEntitlements};
 use reelgate_shared::store::{EntitlementStore, MemoryStore};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The V2 event as the Cognito developer guide documents it.
 fn documented_event(sub: &str) -> CognitoEventUserPoolsPreTokenGenV2 {
-    serde_json::from_value(json!({
-        "version": "2",
-        "triggerSource": "TokenGeneration_Authentication",
-        "region": "us-east-1",
-        "userPoolId": "us-east-1_EXAMPLE",
-        "userName": "JaneDoe",
-        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "1example23456789"},
-        "request": {
-            "userAttributes": {"sub": sub, "cognito:user_status": "CONFIRMED", "email_verified": "true", "email": "janedoe@example.com"},
-            "groupConfiguration": {"groupsToOverride": [], "iamRolesToOverride": [], "preferredRole": null},
-            "scopes": ["aws.cognito.signin.user.admin"]
-        },
-        "response": {"claimsAndScopeOverrideDetails": null}
-    }))
-    .expect("the documented event deserializes")
+    serde_json::from_value(support::documented_pre_token_event(sub))
+        .expect("the documented event deserializes")
 }
 
 const NOW: EpochSeconds = EpochSeconds::new(1_800_000_000);

@@ -47,6 +47,15 @@ async fn assert_fails_closed_fast(dev: &Dev, token: &str, video: &str) {
     assert!(took < EDGE_LIMIT, "503 after {took:?}");
 }
 
+/// The API's answer to a store it cannot reach: 503 problem+json, within
+/// the same bound.
+async fn assert_api_unavailable_fast(dev: &Dev, token: &str) {
+    let started = Instant::now();
+    let answer = api(dev, Method::GET, "/api/me/entitlements", Some(token), None).await;
+    assert_problem(&answer, 503, "store_unavailable");
+    assert!(started.elapsed() < EDGE_LIMIT, "{:?}", started.elapsed());
+}
+
 /// The sort keys of every item under `pk` in the table the stack created.
 /// DynamoDB Local keeps one database per access key, so this reads with
 /// the stack's (`local`).
@@ -116,17 +125,7 @@ async fn stalled_and_killed_table(edge: &[&str]) {
     // A title the edge has never looked up fails closed, and fast.
     assert_fails_closed_fast(&dev, &carol, "intermission").await;
     // The API: 503 problem+json, bounded too.
-    let started = Instant::now();
-    let answer = api(
-        &dev,
-        Method::GET,
-        "/api/me/entitlements",
-        Some(&carol),
-        None,
-    )
-    .await;
-    assert_problem(&answer, 503, "store_unavailable");
-    assert!(started.elapsed() < EDGE_LIMIT, "{:?}", started.elapsed());
+    assert_api_unavailable_fast(&dev, &carol).await;
     // A webhook cut off by the stall: the provider sees a failure and retries later.
     let late = purchase(&event("b"), "demo");
     let (status, body) = webhook(&dev, &late).await;
@@ -165,15 +164,7 @@ async fn stalled_and_killed_table(edge: &[&str]) {
     // Killed: refused connections are a fast 503 for anything uncached.
     db.kill();
     assert_fails_closed_fast(&dev, &claimless, "finale").await;
-    let answer = api(
-        &dev,
-        Method::GET,
-        "/api/me/entitlements",
-        Some(&carol),
-        None,
-    )
-    .await;
-    assert_problem(&answer, 503, "store_unavailable");
+    assert_api_unavailable_fast(&dev, &carol).await;
 }
 
 #[tokio::test]

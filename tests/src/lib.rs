@@ -127,10 +127,13 @@ impl Server {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
+        // The shell's own `kill` (sh is essential on Debian; a kill(1)
+        // binary is not), so a fresh machine needs nothing more.
+        let status = Command::new("sh")
+            .args(["-c", "kill -s \"$1\" \"$2\"", "sh", name])
+            .arg(self.child.id().to_string())
             .status()
-            .expect("kill(1) runs");
+            .expect("sh runs");
         assert!(status.success(), "kill -{name} {} failed", self.child.id());
     }
 }
