@@ -1,11 +1,11 @@
-//! `EntitlementStore` on DynamoDB, in the single-table schema of
-//! ARCHITECTURE §7 (the conversions live in `shared::store`).
+//! `EntitlementStore` on DynamoDB. The schema, the keys and every write
+//! with its condition come from `shared::store`; this file only executes
+//! them with the SDK.
 //!
-//! A payment applies in one `TransactWriteItems`: the event item guarded by
-//! `attribute_not_exists(PK)` (so a replay changes nothing) and the new
-//! grant or plan guarded by the version it was computed from (so two
-//! different events for the same item cannot lose an update). A lost
-//! version race is retried with the fresh item; a failure never half-writes.
+//! A payment applies in one `TransactWriteItems` of `PaymentWrites::puts`:
+//! the event item (a replay fails its condition and changes nothing), then
+//! the new grant or plan (a concurrent change fails its condition and the
+//! payment is retried from a fresh read). A failure never half-writes.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,8 +17,8 @@ use aws_sdk_dynamodb::types::{
 };
 use reelgate_shared::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
 use reelgate_shared::store::{
-    self, ATTR_PK, ATTR_SK, ATTR_VERSION, ApplyOutcome, AttrValue, Consistency, EntitlementStore,
-    Item, Snapshot, StoreError,
+    self, ATTR_PK, ATTR_SK, ApplyOutcome, AttrValue, Condition, Consistency, EntitlementStore,
+    Item, PaymentWrites, Snapshot, SnapshotKeys, StoreError,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
@@ -31,17 +31,18 @@ pub struct DynamoStore {
     table: String,
 }
 
+fn to_sdk_value(value: AttrValue) -> AttributeValue {
+    match value {
+        AttrValue::S(s) => AttributeValue::S(s),
+        AttrValue::N(n) => AttributeValue::N(n),
+        AttrValue::Bool(b) => AttributeValue::Bool(b),
+        AttrValue::Null(b) => AttributeValue::Null(b),
+    }
+}
+
 fn to_sdk(item: Item) -> HashMap<String, AttributeValue> {
     item.into_iter()
-        .map(|(name, value)| {
-            let value = match value {
-                AttrValue::S(s) => AttributeValue::S(s),
-                AttrValue::N(n) => AttributeValue::N(n),
-                AttrValue::Bool(b) => AttributeValue::Bool(b),
-                AttrValue::Null(b) => AttributeValue::Null(b),
-            };
-            (name, value)
-        })
+        .map(|(name, value)| (name, to_sdk_value(value)))
         .collect()
 }
 
@@ -80,23 +81,39 @@ fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt:
     }
 }
 
-/// The condition that the item is still at `version` (or still absent).
-fn versioned_put(
-    item: Item,
-    version: Option<u64>,
-    table: &str,
-) -> Result<TransactWriteItem, StoreError> {
-    let mut put = Put::builder()
-        .table_name(table)
-        .set_item(Some(to_sdk(item)));
-    put = match version {
-        None => put.condition_expression("attribute_not_exists(PK)"),
-        Some(v) => put
-            .condition_expression("#v = :v")
-            .expression_attribute_names("#v", ATTR_VERSION)
-            .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+/// A condition's expression, names and values, as the SDK's builders take them.
+type SdkCondition = (
+    Option<String>,
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
+
+fn sdk_condition(condition: Condition) -> SdkCondition {
+    let Some(expression) = condition.expression() else {
+        return (None, None, None);
     };
-    let put = put
+    let names = expression
+        .names
+        .iter()
+        .map(|(placeholder, name)| ((*placeholder).to_owned(), (*name).to_owned()))
+        .collect();
+    let values: Item = expression
+        .values
+        .into_iter()
+        .map(|(placeholder, value)| (placeholder.to_owned(), value))
+        .collect();
+    let values = (!values.is_empty()).then(|| to_sdk(values));
+    (Some(expression.text.to_owned()), Some(names), values)
+}
+
+fn transact_put(put: &store::Put, table: &str) -> Result<TransactWriteItem, StoreError> {
+    let (expression, names, values) = sdk_condition(put.condition);
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(to_sdk(put.item.clone())))
+        .set_condition_expression(expression)
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
         .build()
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())
@@ -186,6 +203,21 @@ impl DynamoStore {
         Ok(output.item().map(from_sdk))
     }
 
+    async fn put(&self, put: store::Put) -> Result<(), StoreError> {
+        let (expression, names, values) = sdk_condition(put.condition);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_sdk(put.item)))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
     /// One attempt at applying `event`: `Ok(None)` when a concurrent writer
     /// moved the item first and the caller should retry.
     async fn try_apply(
@@ -193,28 +225,11 @@ impl DynamoStore {
         event: &PaymentEvent,
         now: EpochSeconds,
     ) -> Result<Option<ApplyOutcome>, StoreError> {
-        let mut writes = vec![versioned_put(
-            store::event_item(event, now),
-            None,
-            &self.table,
-        )?];
-        if let Some(video) = event.kind.video() {
-            let current = self.get(store::grant_key(&event.user, video), true).await?;
-            let version = current.as_ref().map(store::version_of).transpose()?;
-            let grant = current.as_ref().map(store::grant_from_item).transpose()?;
-            if let Some(next) = event.next_grant(grant.as_ref(), now) {
-                let item = store::grant_item(&event.user, &next, version.unwrap_or(0) + 1);
-                writes.push(versioned_put(item, version, &self.table)?);
-            }
-        } else {
-            let current = self.get(store::plan_key(&event.user), true).await?;
-            let version = current.as_ref().map(store::version_of).transpose()?;
-            let plan = current.as_ref().map(store::plan_from_item).transpose()?;
-            if let Some(next) = event.next_plan(plan.as_ref(), now) {
-                let item = store::plan_item(&event.user, &next, version.unwrap_or(0) + 1);
-                writes.push(versioned_put(item, version, &self.table)?);
-            }
-        }
+        let current = self.get(PaymentWrites::read_key(event), true).await?;
+        let writes = PaymentWrites::new(event, current.as_ref(), now)?
+            .puts()
+            .map(|put| transact_put(put, &self.table))
+            .collect::<Result<Vec<_>, _>>()?;
         let result = self
             .client
             .transact_write_items()
@@ -232,6 +247,7 @@ impl DynamoStore {
                 .collect(),
             _ => return Err(sdk_error(error)),
         };
+        // Reasons come in the order of `PaymentWrites::puts`: event, change.
         match reasons.as_slice() {
             // The event item already exists: a replay. Nothing was written.
             [Some(code), ..] if code == "ConditionalCheckFailed" => {
@@ -261,9 +277,12 @@ impl EntitlementStore for DynamoStore {
         video: &VideoId,
         consistency: Consistency,
     ) -> Result<Snapshot, StoreError> {
-        let keys = KeysAndAttributes::builder()
-            .keys(to_sdk(store::grant_key(user, video)))
-            .keys(to_sdk(store::plan_key(user)))
+        let keys = SnapshotKeys::new(user.clone(), video.clone())
+            .keys()
+            .into_iter()
+            .fold(KeysAndAttributes::builder(), |keys, key| {
+                keys.keys(to_sdk(key))
+            })
             .consistent_read(consistency == Consistency::Strong)
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -277,54 +296,34 @@ impl EntitlementStore for DynamoStore {
         if output.unprocessed_keys().is_some_and(|k| !k.is_empty()) {
             return Err(StoreError::Throttled);
         }
-        let mut snapshot = Snapshot::default();
-        for item in output
+        let items: Vec<Item> = output
             .responses()
             .and_then(|r| r.get(&self.table))
             .into_iter()
             .flatten()
-        {
-            let item = from_sdk(item);
-            match item.get(ATTR_SK) {
-                Some(AttrValue::S(sk)) if sk == "PLAN" => {
-                    snapshot.plan = Some(store::plan_from_item(&item)?)
-                }
-                _ => snapshot.grant = Some(store::grant_from_item(&item)?),
-            }
-        }
-        Ok(snapshot)
+            .map(from_sdk)
+            .collect();
+        Ok(store::snapshot_from_items(&items)?)
     }
 
     async fn entitlements(&self, user: &UserSub) -> Result<UserEntitlements, StoreError> {
-        let mut all = UserEntitlements::default();
+        let (attribute, value) = store::holdings_partition(user);
         let mut pages = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(store::user_pk(user)))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", attribute)
+            .expression_attribute_values(":pk", to_sdk_value(value))
             .consistent_read(true)
             .into_paginator()
             .items()
             .send();
+        let mut items = Vec::new();
         while let Some(item) = pages.next().await {
-            let item = from_sdk(&item.map_err(sdk_error)?);
-            match item.get(ATTR_SK) {
-                Some(AttrValue::S(sk)) if sk == "PLAN" => {
-                    all.plan = Some(store::plan_from_item(&item)?)
-                }
-                Some(AttrValue::S(sk)) if sk.starts_with("VIDEO#") => {
-                    all.grants.push(store::grant_from_item(&item)?)
-                }
-                _ => {}
-            }
+            items.push(from_sdk(&item.map_err(sdk_error)?));
         }
-        all.grants.sort_by(|a, b| {
-            b.granted_at
-                .cmp(&a.granted_at)
-                .then_with(|| a.video.cmp(&b.video))
-        });
-        Ok(all)
+        Ok(store::holdings_from_items(&items)?)
     }
 
     async fn apply_payment(
@@ -349,28 +348,18 @@ impl EntitlementStore for DynamoStore {
     }
 
     async fn put_plan(&self, user: &UserSub, plan: Option<Plan>) -> Result<(), StoreError> {
+        let key = store::plan_key(user);
         match plan {
             Some(plan) => {
-                let current = self.get(store::plan_key(user), true).await?;
-                let version = current
-                    .as_ref()
-                    .map(store::version_of)
-                    .transpose()?
-                    .unwrap_or(0);
-                let item = store::plan_item(user, &plan, version + 1);
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(to_sdk(item)))
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
+                let current = self.get(key, true).await?;
+                self.put(store::plan_put(user, &plan, current.as_ref())?)
+                    .await?;
             }
             None => {
                 self.client
                     .delete_item()
                     .table_name(&self.table)
-                    .set_key(Some(to_sdk(store::plan_key(user))))
+                    .set_key(Some(to_sdk(key)))
                     .send()
                     .await
                     .map_err(sdk_error)?;
@@ -381,19 +370,8 @@ impl EntitlementStore for DynamoStore {
 
     async fn put_grant(&self, user: &UserSub, grant: Grant) -> Result<(), StoreError> {
         let current = self.get(store::grant_key(user, &grant.video), true).await?;
-        let version = current
-            .as_ref()
-            .map(store::version_of)
-            .transpose()?
-            .unwrap_or(0);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_sdk(store::grant_item(user, &grant, version + 1))))
-            .send()
+        self.put(store::grant_put(user, &grant, current.as_ref())?)
             .await
-            .map_err(sdk_error)?;
-        Ok(())
     }
 
     async fn delete_grant(&self, user: &UserSub, video: &VideoId) -> Result<bool, StoreError> {

@@ -13,7 +13,7 @@ use reelgate_shared::cloudfront::{Policy, sign_url};
 use reelgate_shared::config::{ApiConfig, UrlPolicy};
 use reelgate_shared::crypto::native::SigningKey;
 use reelgate_shared::entitlement::{
-    self, ClaimsVerdict, Entitled, Grant, GrantSource, PaymentEvent, Plan, TokenEntitlements,
+    Decision, Denial, Entitled, Grant, GrantSource, PaymentEvent, Plan, Rules, StoreReason,
     UserEntitlements,
 };
 use reelgate_shared::jwt::Claims;
@@ -162,16 +162,16 @@ struct EntitlementsView {
     grants: Vec<GrantView>,
 }
 
+/// `premium`: whether the viewer watches every title (`Rules::premium`).
 fn entitlements_view(
     user: UserSub,
     all: UserEntitlements,
-    premium_group: bool,
+    premium: bool,
     now: EpochSeconds,
 ) -> EntitlementsView {
-    let plan_active = all.plan.as_ref().is_some_and(|p| p.is_active(now));
     EntitlementsView {
         user,
-        premium: premium_group || plan_active,
+        premium,
         plan: all.plan.map(|p| PlanView {
             active: p.is_active(now),
             tier: p.tier,
@@ -193,11 +193,14 @@ fn entitlements_view(
 }
 
 impl<S> App<S> {
-    fn in_premium_group(&self, claims: &Claims) -> bool {
-        self.config
-            .premium_groups
-            .iter()
-            .any(|g| claims.in_group(g))
+    /// The entitlement rules as the API applies them: the claims may say
+    /// yes, never no, because the API reads the table's home region
+    /// strongly, so a store read is exact and cheap here.
+    fn entitlement_rules(&self) -> Rules<'_> {
+        Rules {
+            premium_groups: &self.config.premium_groups,
+            claims_may_deny_for: 0,
+        }
     }
 }
 
@@ -206,12 +209,12 @@ async fn my_entitlements<S: EntitlementStore>(
     Caller(claims): Caller,
 ) -> Result<Response, Problem> {
     let all = app.store.entitlements(&claims.sub).await?;
-    let view = entitlements_view(
-        claims.sub.clone(),
-        all,
-        app.in_premium_group(&claims),
-        now(),
-    );
+    let now = now();
+    let premium = app
+        .entitlement_rules()
+        .premium(Some(&claims), all.plan.as_ref(), now)
+        .is_some();
+    let view = entitlements_view(claims.sub.clone(), all, premium, now);
     Ok(no_store(axum::Json(view).into_response()))
 }
 
@@ -252,37 +255,26 @@ struct SignedUrl {
     expires_at: EpochSeconds,
 }
 
-/// Claims first, then the store (strongly consistent: the API runs in the
-/// table's home region), as the edge decides.
+/// The shared decision: claims first, then the store (strongly consistent:
+/// the API runs in the table's home region), as the edge decides.
 async fn decide<S: EntitlementStore>(
     app: &App<S>,
     claims: &Claims,
     video: &VideoId,
     now: EpochSeconds,
-) -> Result<Option<Entitled>, Problem> {
-    let token_claims = claims
-        .entitlements
-        .as_deref()
-        .and_then(|t| TokenEntitlements::decode(t).ok());
-    match entitlement::from_claims(
-        app.in_premium_group(claims),
-        token_claims.as_ref(),
-        video,
-        claims.issued_at,
-        0,
-        now,
-    ) {
-        ClaimsVerdict::Entitled(entitled) => Ok(Some(entitled)),
-        ClaimsVerdict::NotEntitled | ClaimsVerdict::AskStore => {
+) -> Result<Result<Entitled, Denial>, Problem> {
+    match app.entitlement_rules().decide(claims, video, now) {
+        Decision::Entitled(entitled) => Ok(Ok(entitled)),
+        Decision::Denied(denial) => Ok(Err(denial)),
+        Decision::NeedsStore(needs) => {
+            if let StoreReason::MalformedClaim(error) = needs.reason() {
+                tracing::warn!(user = %claims.sub, %error, "entitlement claim ignored; asking the store");
+            }
             let snapshot = app
                 .store
                 .snapshot(&claims.sub, video, Consistency::Strong)
                 .await?;
-            Ok(entitlement::from_store(
-                snapshot.plan.as_ref(),
-                snapshot.grant.as_ref(),
-                now,
-            ))
+            Ok(needs.decide(&snapshot))
         }
     }
 }
@@ -295,13 +287,11 @@ async fn signed_url<S: EntitlementStore>(
 ) -> Result<Response, Problem> {
     let path = object_path(query.get("path"))?;
     let now = now();
-    let entitled = decide(&app, &claims, &video, now).await?.ok_or_else(|| {
-        Problem::new(
-            StatusCode::FORBIDDEN,
-            "not_entitled",
-            "you do not hold this title",
-        )
-    })?;
+    let entitled = decide(&app, &claims, &video, now)
+        .await?
+        .map_err(|denial| {
+            Problem::new(StatusCode::FORBIDDEN, "not_entitled", denial.to_string())
+        })?;
     let mut expires_at = now.plus(app.config.signed_url_ttl_seconds);
     if let Some(until) = entitled.until {
         expires_at = expires_at.min(until);
@@ -354,8 +344,14 @@ async fn admin_user<S: EntitlementStore>(
     UserPath(user): UserPath,
 ) -> Result<Response, Problem> {
     let all = app.store.entitlements(&user).await?;
+    let now = now();
+    // Another user's groups are not known here: premium by plan only.
+    let premium = app
+        .entitlement_rules()
+        .premium(None, all.plan.as_ref(), now)
+        .is_some();
     Ok(no_store(
-        axum::Json(entitlements_view(user, all, false, now())).into_response(),
+        axum::Json(entitlements_view(user, all, premium, now)).into_response(),
     ))
 }
 

@@ -90,7 +90,8 @@ await signing.ensure();
 // --- I/O the core asks for ---------------------------------------------------
 
 const dynamoClients = new Map();
-async function readEntitlement({ table, region: replica, user, video }) {
+// `keys` are the exact DynamoDB keys the core asks for (it owns the schema).
+async function readEntitlement({ table, region: replica, keys }) {
   try {
     const { DynamoDBClient, BatchGetItemCommand } = await import("@aws-sdk/client-dynamodb");
     const target = replica ?? region;
@@ -101,9 +102,8 @@ async function readEntitlement({ table, region: replica, user, video }) {
         requestHandler: { connectionTimeout: 500, requestTimeout: STORE_TIMEOUT_MS },
       }));
     }
-    const pk = { S: `USER#${user}` };
     const result = await dynamoClients.get(target).send(new BatchGetItemCommand({
-      RequestItems: { [table]: { Keys: [{ PK: pk, SK: { S: `VIDEO#${video}` } }, { PK: pk, SK: { S: "PLAN" } }] } },
+      RequestItems: { [table]: { Keys: keys } },
     }), { abortSignal: AbortSignal.timeout(STORE_DEADLINE_MS) });
     if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) return { error: "unprocessed_keys" };
     return { items: result.Responses?.[table] ?? [] };

@@ -17,6 +17,7 @@ use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
 use crate::cache::ExpiringCache;
 use crate::cookies::{self, CookieJar, Scope};
+use crate::entitlement::Entitlement;
 use crate::error::EdgeError;
 use crate::event::{Request, Response};
 use crate::lifetime::lifetime;
@@ -137,10 +138,10 @@ impl<C: Crypto + KeyRing> Edge<C> {
             };
         decision.user = Some(claims.sub.clone());
         let settled = match self.entitlement(&claims, video, now, fetched, decision) {
-            Ok(Some(settled)) => settled,
-            Ok(None) => return Err(EdgeError::NotEntitled),
-            Err(Some(fetch)) => return Ok(Step::Fetch(fetch)),
-            Err(None) => return Err(EdgeError::EntitlementUnavailable),
+            Entitlement::Settled(settled) => settled,
+            Entitlement::Denied => return Err(EdgeError::NotEntitled),
+            Entitlement::Fetch(fetch) => return Ok(Step::Fetch(fetch)),
+            Entitlement::StoreFailed => return Err(EdgeError::EntitlementUnavailable),
         };
         let entitled = settled.entitled;
         decision.basis = Some(entitled.basis);

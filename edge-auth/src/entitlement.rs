@@ -1,9 +1,11 @@
-//! The entitlement of a verified viewer to a title: claims first, then a
-//! cached store answer, then the store itself (ARCHITECTURE §6).
+//! The entitlement of a verified viewer to a title: the shared decision
+//! (`shared::entitlement::Rules::decide`), with the edge's cache of store
+//! answers in front of the store (ARCHITECTURE §6).
 
 use reelgate_shared::crypto::{Crypto, KeyRing};
-use reelgate_shared::entitlement::{self, ClaimsVerdict, Entitled, TokenEntitlements};
+use reelgate_shared::entitlement::{self, Entitled, Rules};
 use reelgate_shared::jwt::Claims;
+use reelgate_shared::store::SnapshotKeys;
 use reelgate_shared::{EpochSeconds, VideoId};
 
 use crate::edge::Edge;
@@ -18,9 +20,17 @@ pub(crate) struct Settled {
     pub(crate) until: Option<EpochSeconds>,
 }
 
+/// The edge's entitlement answer for one request.
+pub(crate) enum Entitlement {
+    Settled(Settled),
+    Denied,
+    /// Ask the host for the store's snapshot, then decide again.
+    Fetch(Fetch),
+    /// The store failed and nothing is cached: fail closed.
+    StoreFailed,
+}
+
 impl<C: Crypto + KeyRing> Edge<C> {
-    /// `Ok(Some)`: entitled; `Ok(None)`: not; `Err(Some(fetch))`: ask the
-    /// store; `Err(None)`: the store failed and nothing is cached (fail closed).
     pub(crate) fn entitlement(
         &mut self,
         claims: &Claims,
@@ -28,78 +38,68 @@ impl<C: Crypto + KeyRing> Edge<C> {
         now: EpochSeconds,
         fetched: &Fetched,
         decision: &mut Decision,
-    ) -> Result<Option<Settled>, Option<Fetch>> {
-        let premium = self
-            .config
-            .premium_groups
-            .iter()
-            .any(|g| claims.in_group(g));
-        let token_claims = claims
-            .entitlements
-            .as_deref()
-            .and_then(|text| TokenEntitlements::decode(text).ok());
-        let verdict = entitlement::from_claims(
-            premium,
-            token_claims.as_ref(),
-            video,
-            claims.issued_at,
-            self.config.cache.claims_trusted_seconds,
-            now,
-        );
-        match verdict {
-            ClaimsVerdict::Entitled(entitled) => {
+    ) -> Entitlement {
+        let rules = Rules {
+            premium_groups: &self.config.premium_groups,
+            claims_may_deny_for: self.config.cache.claims_trusted_seconds,
+        };
+        let needs_store = match rules.decide(claims, video, now) {
+            entitlement::Decision::Entitled(entitled) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
-                return Ok(Some(Settled {
+                return Entitlement::Settled(Settled {
                     entitled,
                     until: entitled.until,
-                }));
+                });
             }
-            ClaimsVerdict::NotEntitled => {
+            entitlement::Decision::Denied(_) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
-                return Ok(None);
+                return Entitlement::Denied;
             }
-            ClaimsVerdict::AskStore => {}
-        }
+            entitlement::Decision::NeedsStore(needs_store) => needs_store,
+        };
+        decision.store_reason = Some(needs_store.reason().as_str());
         let key = (claims.sub.clone(), video.clone());
         if let Some((cached, cached_until)) = self.entitlements.get_with_expiry(&key, now) {
             decision.entitlement_source = Some(EntitlementSource::Cache);
-            return Ok(cached
-                .filter(|e| e.until.is_none_or(|until| now < until))
-                .map(|entitled| Settled {
+            return match cached.filter(|e| e.until.is_none_or(|until| now < until)) {
+                Some(entitled) => Entitlement::Settled(Settled {
                     entitled,
                     until: Some(cached_until),
-                }));
+                }),
+                None => Entitlement::Denied,
+            };
         }
-        match &fetched.entitlement {
-            None => Err(Some(Fetch::Entitlement {
-                table: self.config.table.name.clone(),
-                region: nearest_replica(&self.region, &self.config.table.replica_regions)
-                    .map(str::to_owned),
-                user: claims.sub.clone(),
-                video: video.clone(),
-            })),
+        let snapshot = match &fetched.entitlement {
+            None => {
+                return Entitlement::Fetch(Fetch::Entitlement {
+                    table: self.config.table.name.clone(),
+                    region: nearest_replica(&self.region, &self.config.table.replica_regions)
+                        .map(str::to_owned),
+                    keys: SnapshotKeys::new(claims.sub.clone(), video.clone()),
+                });
+            }
             Some(Err(_)) => {
                 decision.entitlement_source = Some(EntitlementSource::StoreError);
-                Err(None)
+                return Entitlement::StoreFailed;
             }
-            Some(Ok(snapshot)) => {
-                decision.entitlement_source = Some(EntitlementSource::Store);
-                let entitled =
-                    entitlement::from_store(snapshot.plan.as_ref(), snapshot.grant.as_ref(), now);
-                let ttl = match entitled {
-                    Some(_) => self.config.cache.positive_seconds,
-                    None => self.config.cache.negative_seconds,
-                };
-                let mut until = now.plus(ttl);
-                if let Some(end) = entitled.and_then(|e| e.until) {
-                    until = until.min(end);
-                }
-                self.entitlements.insert(key, entitled, until, now);
-                Ok(entitled.map(|entitled| Settled {
-                    entitled,
-                    until: Some(until),
-                }))
-            }
+            Some(Ok(snapshot)) => snapshot,
+        };
+        decision.entitlement_source = Some(EntitlementSource::Store);
+        let (entitled, ttl) = match needs_store.decide(snapshot) {
+            Ok(entitled) => (Some(entitled), self.config.cache.positive_seconds),
+            Err(_) => (None, self.config.cache.negative_seconds),
+        };
+        let mut until = now.plus(ttl);
+        if let Some(end) = entitled.and_then(|e| e.until) {
+            until = until.min(end);
+        }
+        self.entitlements.insert(key, entitled, until, now);
+        match entitled {
+            Some(entitled) => Entitlement::Settled(Settled {
+                entitled,
+                until: Some(until),
+            }),
+            None => Entitlement::Denied,
         }
     }
 }

@@ -28,6 +28,10 @@ pub struct Decision {
     pub basis: Option<Basis>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entitlement_source: Option<EntitlementSource>,
+    /// Why the token's claims could not decide (`StoreReason::as_str`),
+    /// e.g. `malformed_claim`: a trigger bug shows here, not silently.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_reason: Option<&'static str>,
     pub token_cache_hit: bool,
     pub cookie_cache_hit: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -29,9 +29,9 @@ struct Io<'a, S> {
 impl<S: EntitlementStore> Performer for Io<'_, S> {
     async fn perform(&self, fetch: &Fetch) -> FetchResult {
         match fetch {
-            Fetch::Entitlement { user, video, .. } => FetchResult::Entitlement(
+            Fetch::Entitlement { keys, .. } => FetchResult::Entitlement(
                 self.store
-                    .snapshot(user, video, Consistency::Eventual)
+                    .snapshot(&keys.user, &keys.video, Consistency::Eventual)
                     .await
                     .map_err(|e| e.to_string()),
             ),

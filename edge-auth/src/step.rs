@@ -1,8 +1,7 @@
 //! What one call into the core yields: an answer, or the one piece of I/O
 //! it needs first; and what the host hands back after doing that I/O.
 
-use reelgate_shared::store::Snapshot;
-use reelgate_shared::{UserSub, VideoId};
+use reelgate_shared::store::{Snapshot, SnapshotKeys};
 use serde::Serialize;
 
 use crate::event::Response;
@@ -34,13 +33,13 @@ pub struct Fetched {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fetch {
-    /// Read the plan and the (user, video) grant, eventually consistent,
-    /// from `region`'s replica (`None`: the host's own region).
+    /// `BatchGetItem` these `keys` (the plan and the (user, video) grant,
+    /// as `shared::store` names them) from `table`, eventually consistent,
+    /// in `region`'s replica (`None`: the host's own region).
     Entitlement {
         table: String,
         region: Option<String>,
-        user: UserSub,
-        video: VideoId,
+        keys: SnapshotKeys,
     },
     Jwks {
         url: String,

@@ -20,7 +20,7 @@ use reelgate_shared::crypto::{
     CryptoError, JwsAlgorithm, JwsVerifier, KeyRing, KeySlot, PolicyHash, PolicySigner,
 };
 use reelgate_shared::jwt::Jwk;
-use reelgate_shared::store::{AttrValue, Item, Snapshot, grant_from_item, plan_from_item};
+use reelgate_shared::store::{Item, snapshot_from_items};
 use serde::{Deserialize, Serialize};
 
 use crate::driver::{Exchange, refused};
@@ -301,21 +301,6 @@ struct ResumeMessage {
     error: Option<String>,
 }
 
-/// Turns the grant and plan items the host read into a snapshot. An item
-/// that does not parse is a store failure: fail closed, never guess.
-fn snapshot(items: &[Item]) -> Result<Snapshot, String> {
-    let mut snapshot = Snapshot::default();
-    for item in items {
-        match item.get("SK") {
-            Some(AttrValue::S(sk)) if sk == "PLAN" => {
-                snapshot.plan = Some(plan_from_item(item).map_err(|e| e.to_string())?);
-            }
-            _ => snapshot.grant = Some(grant_from_item(item).map_err(|e| e.to_string())?),
-        }
-    }
-    Ok(snapshot)
-}
-
 /// One viewer request. Reply: `{"respond": <response>, "log": <decision>[, "reuse_until": <epoch s>]}`
 /// or `{"fetch": <what to fetch>, "exchange": <id>}`.
 #[unsafe(no_mangle)]
@@ -342,7 +327,9 @@ pub extern "C" fn resume(ptr: *mut u8, len: usize) -> usize {
     match (pending, message.error, message.items, message.body) {
         (_, Some(error), _, _) => exchange.fail(error),
         (Some(Fetch::Entitlement { .. }), None, Some(items), _) => {
-            exchange.record(FetchResult::Entitlement(snapshot(&items)));
+            exchange.record(FetchResult::Entitlement(
+                snapshot_from_items(&items).map_err(|e| e.to_string()),
+            ));
         }
         (Some(Fetch::Jwks { .. }), None, _, Some(body)) => {
             exchange.record(FetchResult::Jwks(Ok(body)))

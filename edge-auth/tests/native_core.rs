@@ -2,8 +2,6 @@
 //! `shared`'s native crypto: the protocol steps, the I/O requests it makes,
 //! and cookies checked by the shared CloudFront validator.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use reelgate_edge::driver::Performer;
 use reelgate_edge::event::{HeaderValue, Request, Response};
 use reelgate_edge::{Answer, Edge, Fetch, FetchResult, Fetched, Step, drive};
@@ -11,15 +9,13 @@ use reelgate_shared::cloudfront::validator::{self, Denial};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{NativeCrypto, PublicKeySet, SigningKey};
 use reelgate_shared::entitlement::{Grant, GrantSource};
-use reelgate_shared::store::Snapshot;
+use reelgate_shared::store::{Snapshot, SnapshotKeys};
+use reelgate_shared::test_support;
 use reelgate_shared::{EpochSeconds, KeyPairId, VideoId};
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::json;
 
 const NOW: u64 = 1_800_000_000;
 const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
-const IDP_KEY: &str = include_str!("../../shared/tests/keys/rsa2048.pkcs8.pem");
 const SIGNING_KEY: &str = include_str!("../../shared/tests/keys/p256.pkcs8.pem");
 
 fn edge() -> Edge<NativeCrypto> {
@@ -28,13 +24,10 @@ fn edge() -> Edge<NativeCrypto> {
 
 /// An edge whose config is the test config with `overrides`' top-level fields.
 fn edge_with(overrides: serde_json::Value) -> Edge<NativeCrypto> {
-    let idp = rsa::PrivateKey::from_pkcs8_pem(IDP_KEY)
-        .unwrap()
-        .to_public_key();
     let config = json!({
         "issuer": ISSUER,
         "jwks_url": "https://idp.example/jwks.json",
-        "jwks": {"keys": [{"kid": "k1", "kty": "RSA", "n": B64.encode(idp.n_bytes()), "e": B64.encode(idp.e_bytes())}]},
+        "jwks": {"keys": [test_support::jwk("k1")]},
         "client_ids": ["c1"],
         "signing": {"key_pair_id": "K2NATIVE", "private_key_pem": SIGNING_KEY},
         "resource_base": "https://d111111abcdef8.cloudfront.net",
@@ -56,16 +49,7 @@ fn token(claims: serde_json::Value, kid: &str) -> String {
         .as_object_mut()
         .unwrap()
         .extend(claims.as_object().unwrap().clone());
-    let input = format!(
-        "{}.{}",
-        B64.encode(json!({"alg": "RS256", "kid": kid}).to_string()),
-        B64.encode(payload.to_string())
-    );
-    let key = rsa::PrivateKey::from_pkcs8_pem(IDP_KEY).unwrap();
-    let signature = key
-        .pkcs1v15_sign::<rsa::sha2::Sha256>(input.as_bytes())
-        .unwrap();
-    format!("{input}.{}", B64.encode(signature))
+    test_support::sign(&json!({"alg": "RS256", "kid": kid}), &payload)
 }
 
 fn request(uri: &str, token: &str) -> Request {
@@ -159,8 +143,10 @@ fn without_claims_the_core_asks_for_the_nearest_replica_then_decides_and_caches(
         Fetch::Entitlement {
             table: "reelgate".into(),
             region: Some("eu-west-1".into()),
-            user: reelgate_shared::UserSub::parse("u1").unwrap(),
-            video: VideoId::parse("demo").unwrap(),
+            keys: SnapshotKeys::new(
+                reelgate_shared::UserSub::parse("u1").unwrap(),
+                VideoId::parse("demo").unwrap()
+            ),
         }
     );
     let fetched = store_grant(GrantSource::Rental {
@@ -375,7 +361,7 @@ fn denials_are_never_reusable() {
 
 #[test]
 fn a_staged_key_takes_over_at_its_second_and_ends_replays_there() {
-    let next_pem = IDP_KEY; // any second key: the RSA test key
+    let next_pem = include_str!("../../shared/tests/keys/rsa2048.pkcs8.pem"); // any second key
     let mut edge = {
         let mut config: serde_json::Value = serde_json::json!({});
         config["signing"] = json!({

@@ -272,9 +272,6 @@ fn random_token(bytes: usize) -> Result<String, IdpError> {
 
 // --- over HTTP, as Cognito serves it --------------------------------------
 
-/// How many titles the dev identity provider puts in a token, like the trigger.
-const CLAIMS_MAX_GRANTS: usize = 50;
-
 fn amz_json(status: StatusCode, body: Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
@@ -327,7 +324,11 @@ async fn initiate_auth(stack: &Stack, body: &[u8]) -> Response {
     let mut claims = serde_json::Map::new();
     match stack.store.entitlements(&user.sub).await {
         Ok(all) => {
-            let ent = reelgate_api::trigger::token_entitlements(&all, CLAIMS_MAX_GRANTS, now());
+            let ent = reelgate_shared::entitlement::TokenEntitlements::select(
+                &all,
+                reelgate_shared::entitlement::DEFAULT_MAX_GRANTS,
+                now(),
+            );
             claims.insert(
                 reelgate_shared::entitlement::CLAIM.into(),
                 Value::String(ent.encode()),

@@ -10,6 +10,8 @@ pub mod entitlement;
 pub mod ids;
 pub mod jwt;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod time;
 
 pub use ids::{EventId, IdError, KeyPairId, UserSub, VideoId};

@@ -5,26 +5,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::crypto::native::NativeCrypto;
-use reelgate_shared::jwt::{Jwk, Jwks, TokenError, TokenUse, Verifier, VerifierConfig};
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::traits::PublicKeyParts;
+use reelgate_shared::jwt::{Jwks, TokenError, TokenUse, Verifier, VerifierConfig};
+use reelgate_shared::test_support::{self, jwk};
 use serde_json::{Value, json};
 
 const ISS: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example";
 const NOW: u64 = 1_800_000_000;
-
-fn private_key() -> rsa::PrivateKey {
-    rsa::PrivateKey::from_pkcs8_pem(include_str!("keys/rsa2048.pkcs8.pem")).unwrap()
-}
-
-fn jwk(kid: &str) -> Jwk {
-    let public = private_key().to_public_key();
-    serde_json::from_value(json!({
-        "kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig",
-        "n": B64.encode(public.n_bytes()), "e": B64.encode(public.e_bytes()),
-    }))
-    .unwrap()
-}
 
 fn verifier() -> Verifier {
     Verifier::new(
@@ -44,15 +30,7 @@ fn claims() -> Value {
 }
 
 fn encode(header: &Value, payload: &Value) -> String {
-    let input = format!(
-        "{}.{}",
-        B64.encode(header.to_string()),
-        B64.encode(payload.to_string())
-    );
-    let signature = private_key()
-        .pkcs1v15_sign::<rsa::sha2::Sha256>(input.as_bytes())
-        .unwrap();
-    format!("{input}.{}", B64.encode(signature))
+    test_support::sign(header, payload)
 }
 
 fn sign(payload: &Value) -> String {

@@ -224,51 +224,5 @@ pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&config)
 }
 
-/// RS256 tokens shaped like Cognito access tokens, signed with the
-/// repository's throwaway test key (kid `test-1`).
-pub mod tokens {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-    use reelgate_shared::jwt::{Jwk, Jwks};
-    use rsa::pkcs8::DecodePrivateKey;
-    use rsa::traits::PublicKeyParts;
-    use serde_json::{Value, json};
-
-    pub const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
-    pub const CLIENT: &str = "testclient";
-    const KEY: &str = include_str!("../../shared/tests/keys/rsa2048.pkcs8.pem");
-
-    fn key() -> rsa::PrivateKey {
-        rsa::PrivateKey::from_pkcs8_pem(KEY).expect("test key parses")
-    }
-
-    pub fn jwks() -> Jwks {
-        let public = key().to_public_key();
-        let jwk: Jwk = serde_json::from_value(json!({
-            "kid": "test-1", "kty": "RSA", "alg": "RS256",
-            "n": B64.encode(public.n_bytes()), "e": B64.encode(public.e_bytes()),
-        }))
-        .expect("JWK shape");
-        Jwks { keys: vec![jwk] }
-    }
-
-    /// A token for `sub` valid from `now` for an hour; `extra` adds or overrides claims.
-    pub fn access_token(sub: &str, now: u64, extra: Value) -> String {
-        let mut claims = json!({
-            "sub": sub, "iss": ISSUER, "token_use": "access", "client_id": CLIENT,
-            "iat": now, "exp": now + 3600, "username": sub,
-        });
-        if let (Some(claims), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {
-            claims.extend(extra.clone());
-        }
-        let input = format!(
-            "{}.{}",
-            B64.encode(json!({"alg": "RS256", "kid": "test-1"}).to_string()),
-            B64.encode(claims.to_string())
-        );
-        let signature = key()
-            .pkcs1v15_sign::<rsa::sha2::Sha256>(input.as_bytes())
-            .expect("signing");
-        format!("{input}.{}", B64.encode(signature))
-    }
-}
+/// Test tokens: the one minting helper, shared with every crate's tests.
+pub use reelgate_shared::test_support as tokens;

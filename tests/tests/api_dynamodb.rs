@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -14,7 +15,7 @@ use reelgate_api::{App, router, webhook};
 use reelgate_shared::cloudfront::validator;
 use reelgate_shared::config::ApiConfig;
 use reelgate_shared::crypto::native::{PublicKeySet, SigningKey};
-use reelgate_shared::entitlement::{self, PaymentEvent};
+use reelgate_shared::entitlement::PaymentEvent;
 use reelgate_shared::store::{Consistency, EntitlementStore};
 use reelgate_shared::{EpochSeconds, KeyPairId, UserSub, VideoId};
 use reelgate_tests::{dynamodb_client, dynamodb_local, tokens};
@@ -226,8 +227,9 @@ async fn a_rental_ends_at_its_expiry_and_a_refund_revokes() {
         raw.item().unwrap().contains_key("ttl"),
         "rentals carry a TTL attribute"
     );
-    assert!(entitlement::from_store(None, snapshot.grant.as_ref(), end.minus(1)).is_some());
-    assert!(entitlement::from_store(None, snapshot.grant.as_ref(), end).is_none());
+    let rental = snapshot.grant.as_ref().unwrap();
+    assert!(rental.is_active(end.minus(1)));
+    assert!(!rental.is_active(end));
 
     let purchase =
         r#"{"event_id":"evt_p1","type":"purchase.succeeded","user_sub":"erin","video_id":"doc"}"#;
@@ -241,7 +243,94 @@ async fn a_rental_ends_at_its_expiry_and_a_refund_revokes() {
         .await
         .unwrap();
     assert!(doc.grant.as_ref().unwrap().revoked_at.is_some());
-    assert!(entitlement::from_store(None, doc.grant.as_ref(), now()).is_none());
+    assert!(!doc.grant.as_ref().unwrap().is_active(now()));
+}
+
+/// Writes `attributes` under (`pk`, `sk`) as an operator, a backfill or an
+/// older release would: without a `version` attribute.
+async fn put_unversioned(
+    store: &DynamoStore,
+    pk: &str,
+    sk: &str,
+    attributes: &[(&str, AttributeValue)],
+) {
+    let mut put = store
+        .client()
+        .put_item()
+        .table_name("reelgate")
+        .item("PK", AttributeValue::S(pk.into()))
+        .item("SK", AttributeValue::S(sk.into()));
+    for (name, value) in attributes {
+        put = put.item(*name, value.clone());
+    }
+    put.send().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn a_refund_revokes_a_grant_written_without_a_version() {
+    let f = fixture().await;
+    put_unversioned(
+        &f.store,
+        "USER#finn",
+        "VIDEO#doc",
+        &[
+            ("source", AttributeValue::S("purchase".into())),
+            ("granted_at", AttributeValue::N("1700000000".into())),
+        ],
+    )
+    .await;
+    let refund =
+        r#"{"event_id":"evt_old_f1","type":"refund.succeeded","user_sub":"finn","video_id":"doc"}"#;
+    let (status, body, _) = send(&f.router, signed(refund)).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("applied"))
+    );
+    let doc = f
+        .store
+        .snapshot(
+            &UserSub::parse("finn").unwrap(),
+            &VideoId::parse("doc").unwrap(),
+            Consistency::Strong,
+        )
+        .await
+        .unwrap();
+    assert!(
+        doc.grant.unwrap().revoked_at.is_some(),
+        "the refund revoked it"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB Local from scripts/setup; scripts/test runs it"]
+async fn a_cancellation_ends_a_plan_written_without_a_version() {
+    let f = fixture().await;
+    put_unversioned(
+        &f.store,
+        "USER#gus",
+        "PLAN",
+        &[
+            ("tier", AttributeValue::S("premium".into())),
+            ("premium_until", AttributeValue::N("4000000000".into())),
+        ],
+    )
+    .await;
+    let cancel = r#"{"event_id":"evt_old_c1","type":"plan.canceled","user_sub":"gus"}"#;
+    let (status, body, _) = send(&f.router, signed(cancel)).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("applied"))
+    );
+    let all = f
+        .store
+        .entitlements(&UserSub::parse("gus").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !all.plan.unwrap().is_active(now()),
+        "the cancellation ended it"
+    );
 }
 
 #[tokio::test]

@@ -216,7 +216,12 @@ impl ApiConfig {
                 .unwrap_or_else(|| "/videos/".to_owned()),
             premium_groups,
             admin_group: env("REELGATE_ADMIN_GROUP").unwrap_or_else(|| "admin".to_owned()),
-            claims_max_grants: number(env, "REELGATE_CLAIMS_MAX_GRANTS", 50, 0..=200)? as usize,
+            claims_max_grants: number(
+                env,
+                "REELGATE_CLAIMS_MAX_GRANTS",
+                crate::entitlement::DEFAULT_MAX_GRANTS as u64,
+                0..=200,
+            )? as usize,
             trigger_timeout_ms: number(env, "REELGATE_TRIGGER_TIMEOUT_MS", 1500, 100..=4000)?,
         })
     }

@@ -96,7 +96,7 @@ pub struct TableConfig {
 }
 
 /// How long store answers are reused, and how long a token's claims are
-/// authoritative for a "no" (see `entitlement::from_claims`).
+/// authoritative for a "no" (see `entitlement::Rules::decide`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfig {
     pub positive_seconds: u64,

@@ -6,10 +6,17 @@
 //! where `p` is optional, `g` may be empty, and `c=1` says the grant list is
 //! complete (the trigger stops at a configured number of grants).
 
+use super::grant::{Grant, UserEntitlements};
 use crate::ids::VideoId;
 use crate::time::EpochSeconds;
 
 pub const CLAIM: &str = "reelgate:ent";
+
+/// How many titles a token carries unless configured otherwise
+/// (`REELGATE_CLAIMS_MAX_GRANTS`): at most 50 × 76 bytes (a 64-character
+/// id, `@` and a 10-digit end, a comma) = 3.8 KB of claim, ~5 KB once
+/// base64-encoded, inside the verifier's 8 KB token bound.
+pub const DEFAULT_MAX_GRANTS: usize = 50;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenEntitlements {
@@ -30,6 +37,27 @@ pub enum ClaimsError {
 }
 
 impl TokenEntitlements {
+    /// What the pre-token trigger puts in a token for `all` at `now`: the
+    /// active plan, and the active grants newest first, at most
+    /// `max_grants`; `complete` says whether every active grant fit.
+    pub fn select(all: &UserEntitlements, max_grants: usize, now: EpochSeconds) -> Self {
+        let mut active: Vec<&Grant> = all.grants.iter().filter(|g| g.is_active(now)).collect();
+        active.sort_by(|a, b| Grant::newest_first(a, b));
+        Self {
+            premium_until: all
+                .plan
+                .as_ref()
+                .filter(|p| p.is_active(now))
+                .map(|p| p.premium_until),
+            grants: active
+                .iter()
+                .take(max_grants)
+                .map(|g| (g.video.clone(), g.expires_at()))
+                .collect(),
+            complete: active.len() <= max_grants,
+        }
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::from("v=1");
         if let Some(until) = self.premium_until {
@@ -104,6 +132,7 @@ fn grant(text: &str) -> Option<(VideoId, Option<EpochSeconds>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entitlement::{GrantSource, Plan};
     use proptest::prelude::*;
 
     #[test]
@@ -135,6 +164,82 @@ mod tests {
         ] {
             assert!(TokenEntitlements::decode(bad).is_err(), "{bad}");
         }
+    }
+
+    fn grant(id: &str, at: u64, source: GrantSource) -> Grant {
+        Grant {
+            video: VideoId::parse(id).unwrap(),
+            source,
+            granted_at: EpochSeconds::new(at),
+            purchase_id: None,
+            revoked_at: None,
+        }
+    }
+
+    fn rental_until(end: u64) -> GrantSource {
+        GrantSource::Rental {
+            expires_at: EpochSeconds::new(end),
+        }
+    }
+
+    #[test]
+    fn a_token_lists_active_grants_newest_first() {
+        let all = UserEntitlements {
+            plan: None,
+            grants: vec![
+                grant("a", 10, GrantSource::Admin),
+                grant("c", 30, GrantSource::Purchase),
+                grant("b", 20, rental_until(2000)),
+            ],
+        };
+        let claims = TokenEntitlements::select(&all, 10, EpochSeconds::new(1000));
+        assert_eq!(claims.encode(), "v=1;g=c,b@2000,a;c=1");
+    }
+
+    #[test]
+    fn ended_rentals_revoked_grants_and_ended_plans_stay_out_of_a_token() {
+        let mut revoked = grant("r", 40, GrantSource::Purchase);
+        revoked.revoked_at = Some(EpochSeconds::new(50));
+        let all = UserEntitlements {
+            plan: Some(Plan {
+                tier: "premium".into(),
+                premium_until: EpochSeconds::new(1000),
+            }),
+            grants: vec![revoked, grant("ended", 15, rental_until(1000))],
+        };
+        let claims = TokenEntitlements::select(&all, 10, EpochSeconds::new(1000));
+        assert_eq!(claims.encode(), "v=1;g=;c=1");
+    }
+
+    #[test]
+    fn grants_beyond_the_limit_mark_the_token_incomplete() {
+        let all = UserEntitlements {
+            plan: None,
+            grants: vec![
+                grant("c", 30, GrantSource::Purchase),
+                grant("b", 20, GrantSource::Purchase),
+                grant("a", 10, GrantSource::Purchase),
+            ],
+        };
+        let now = EpochSeconds::new(1000);
+        assert_eq!(
+            TokenEntitlements::select(&all, 2, now).encode(),
+            "v=1;g=c,b;c=0"
+        );
+        assert!(TokenEntitlements::select(&all, 3, now).complete);
+    }
+
+    #[test]
+    fn an_active_plan_goes_into_the_token() {
+        let all = UserEntitlements {
+            plan: Some(Plan {
+                tier: "premium".into(),
+                premium_until: EpochSeconds::new(5000),
+            }),
+            grants: vec![],
+        };
+        let claims = TokenEntitlements::select(&all, 10, EpochSeconds::new(1000));
+        assert_eq!(claims.encode(), "v=1;p=5000;g=;c=1");
     }
 
     proptest! {

@@ -48,6 +48,14 @@ impl Grant {
         self.revoked_at.is_none() && self.expires_at().is_none_or(|end| now < end)
     }
 
+    /// The order holdings are listed and put into tokens: newest grant
+    /// first, ties by title so the order is total.
+    pub fn newest_first(a: &Self, b: &Self) -> std::cmp::Ordering {
+        b.granted_at
+            .cmp(&a.granted_at)
+            .then_with(|| a.video.cmp(&b.video))
+    }
+
     pub fn expires_at(&self) -> Option<EpochSeconds> {
         match self.source {
             GrantSource::Rental { expires_at } => Some(expires_at),
@@ -69,11 +77,26 @@ impl Plan {
     }
 }
 
-/// Everything one viewer holds.
+/// Everything one viewer holds; grants newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct UserEntitlements {
     pub plan: Option<Plan>,
     pub grants: Vec<Grant>,
+}
+
+impl UserEntitlements {
+    /// Holdings in their listing order (see [`Grant::newest_first`]).
+    pub fn new(plan: Option<Plan>, mut grants: Vec<Grant>) -> Self {
+        grants.sort_by(Grant::newest_first);
+        Self { plan, grants }
+    }
+}
+
+/// What the store holds for one (user, title) pair: all a decision reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub plan: Option<Plan>,
+    pub grant: Option<Grant>,
 }
 
 #[cfg(test)]

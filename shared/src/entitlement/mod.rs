@@ -1,13 +1,15 @@
-//! Who may watch what: grants (purchase, rental, admin), plans, the claims
-//! the pre-token trigger writes, payment events, and the one decision
-//! function the edge and the API share.
+//! Who may watch what. One file per rule:
+//! - `grant.rs`: grants (purchase, rental, admin) and plans, and when each is in force;
+//! - `claims.rs`: the `reelgate:ent` token claim: what the pre-token trigger puts in it, and its wire form;
+//! - `decision.rs`: the one decision the edge, the API and the local stack call;
+//! - `payment.rs`: payment events and what each does to a grant or plan.
 
 mod claims;
 mod decision;
 mod grant;
 mod payment;
 
-pub use claims::{CLAIM, ClaimsError, TokenEntitlements};
-pub use decision::{Basis, ClaimsVerdict, Entitled, from_claims, from_store};
-pub use grant::{Grant, GrantSource, Plan, UserEntitlements};
+pub use claims::{CLAIM, ClaimsError, DEFAULT_MAX_GRANTS, TokenEntitlements};
+pub use decision::{Basis, Decision, Denial, Entitled, NeedsStore, Rules, StoreReason};
+pub use grant::{Grant, GrantSource, Plan, Snapshot, UserEntitlements};
 pub use payment::{MAX_RENTAL_HOURS, PaymentError, PaymentEvent, PaymentKind};

@@ -1,13 +1,14 @@
 //! The in-memory store: the local stack's default and the reference the
-//! DynamoDB store is tested against. It keeps items in the §7 schema, so a
-//! bug in the conversions shows up here too, and applies each payment under
-//! one lock, which is what a DynamoDB transaction gives the real store.
+//! DynamoDB store is tested against. It keeps items in the §7 schema and
+//! executes the same writes (`writes.rs`) as the DynamoDB store, conditions
+//! included, under one lock, which is what a DynamoDB transaction gives.
 
 use std::sync::{Mutex, MutexGuard};
 
-use super::item::{AttrValue, Item};
-use super::schema::{self, version_of};
-use super::{ApplyOutcome, Consistency, EntitlementStore, Snapshot, StoreError};
+use super::item::Item;
+use super::schema::{self, ATTR_PK, ATTR_SK};
+use super::writes::{PaymentWrites, Put, grant_put, plan_put};
+use super::{ApplyOutcome, Consistency, EntitlementStore, Snapshot, SnapshotKeys, StoreError};
 use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
 use crate::ids::{UserSub, VideoId};
 use crate::time::EpochSeconds;
@@ -18,8 +19,7 @@ pub struct MemoryStore {
 }
 
 fn same_key(a: &Item, b: &Item) -> bool {
-    a.get(schema::ATTR_PK) == b.get(schema::ATTR_PK)
-        && a.get(schema::ATTR_SK) == b.get(schema::ATTR_SK)
+    a.get(ATTR_PK) == b.get(ATTR_PK) && a.get(ATTR_SK) == b.get(ATTR_SK)
 }
 
 impl MemoryStore {
@@ -45,27 +45,21 @@ fn find<'a>(items: &'a [Item], key: &Item) -> Option<&'a Item> {
     items.iter().find(|item| same_key(item, key))
 }
 
-fn put(items: &mut Vec<Item>, item: Item) {
-    match items.iter_mut().find(|existing| same_key(existing, &item)) {
-        Some(existing) => *existing = item,
-        None => items.push(item),
+/// All or nothing: every condition is checked before any item is written.
+/// Under the lock a condition can only fail on a replayed event.
+fn execute<'a>(items: &mut Vec<Item>, puts: impl IntoIterator<Item = &'a Put>) -> bool {
+    let puts: Vec<&Put> = puts.into_iter().collect();
+    if !puts
+        .iter()
+        .all(|put| put.condition.holds(find(items, &put.key())))
+    {
+        return false;
     }
-}
-
-fn read_plan(items: &[Item], user: &UserSub) -> Result<Option<(Plan, u64)>, StoreError> {
-    find(items, &schema::plan_key(user))
-        .map(|item| Ok((schema::plan_from_item(item)?, version_of(item)?)))
-        .transpose()
-}
-
-fn read_grant(
-    items: &[Item],
-    user: &UserSub,
-    video: &VideoId,
-) -> Result<Option<(Grant, u64)>, StoreError> {
-    find(items, &schema::grant_key(user, video))
-        .map(|item| Ok((schema::grant_from_item(item)?, version_of(item)?)))
-        .transpose()
+    for put in puts {
+        items.retain(|existing| !same_key(existing, &put.item));
+        items.push(put.item.clone());
+    }
+    true
 }
 
 impl EntitlementStore for MemoryStore {
@@ -76,30 +70,20 @@ impl EntitlementStore for MemoryStore {
         _: Consistency,
     ) -> Result<Snapshot, StoreError> {
         let items = self.lock();
-        Ok(Snapshot {
-            plan: read_plan(&items, user)?.map(|(plan, _)| plan),
-            grant: read_grant(&items, user, video)?.map(|(grant, _)| grant),
-        })
+        let keys = SnapshotKeys::new(user.clone(), video.clone()).keys();
+        Ok(schema::snapshot_from_items(
+            keys.iter().filter_map(|key| find(&items, key)),
+        )?)
     }
 
     async fn entitlements(&self, user: &UserSub) -> Result<UserEntitlements, StoreError> {
         let items = self.lock();
-        let pk = AttrValue::S(schema::user_pk(user));
-        let mut grants = items
-            .iter()
-            .filter(|item| item.get(schema::ATTR_PK) == Some(&pk))
-            .filter(|item| matches!(item.get(schema::ATTR_SK), Some(AttrValue::S(sk)) if sk.starts_with("VIDEO#")))
-            .map(schema::grant_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        grants.sort_by(|a, b| {
-            b.granted_at
-                .cmp(&a.granted_at)
-                .then_with(|| a.video.cmp(&b.video))
-        });
-        Ok(UserEntitlements {
-            plan: read_plan(&items, user)?.map(|(plan, _)| plan),
-            grants,
-        })
+        let (attribute, value) = schema::holdings_partition(user);
+        Ok(schema::holdings_from_items(
+            items
+                .iter()
+                .filter(|item| item.get(attribute) == Some(&value)),
+        )?)
     }
 
     async fn apply_payment(
@@ -108,43 +92,40 @@ impl EntitlementStore for MemoryStore {
         now: EpochSeconds,
     ) -> Result<ApplyOutcome, StoreError> {
         let mut items = self.lock();
-        if find(&items, &schema::event_key(&event.event_id)).is_some() {
+        let current = find(&items, &PaymentWrites::read_key(event));
+        let writes = PaymentWrites::new(event, current, now)?;
+        if !writes
+            .event
+            .condition
+            .holds(find(&items, &writes.event.key()))
+        {
             return Ok(ApplyOutcome::Duplicate);
         }
-        let mut writes = vec![schema::event_item(event, now)];
-        if let Some(video) = event.kind.video() {
-            let current = read_grant(&items, &event.user, video)?;
-            if let Some(next) = event.next_grant(current.as_ref().map(|(g, _)| g), now) {
-                let version = current.map_or(0, |(_, v)| v) + 1;
-                writes.push(schema::grant_item(&event.user, &next, version));
-            }
+        if execute(&mut items, writes.puts()) {
+            Ok(ApplyOutcome::Applied)
         } else {
-            let current = read_plan(&items, &event.user)?;
-            if let Some(next) = event.next_plan(current.as_ref().map(|(p, _)| p), now) {
-                let version = current.map_or(0, |(_, v)| v) + 1;
-                writes.push(schema::plan_item(&event.user, &next, version));
-            }
+            Err(StoreError::Conflict)
         }
-        for item in writes {
-            put(&mut items, item);
-        }
-        Ok(ApplyOutcome::Applied)
     }
 
     async fn put_plan(&self, user: &UserSub, plan: Option<Plan>) -> Result<(), StoreError> {
         let mut items = self.lock();
-        let version = read_plan(&items, user)?.map_or(0, |(_, v)| v) + 1;
+        let key = schema::plan_key(user);
         match plan {
-            Some(plan) => put(&mut items, schema::plan_item(user, &plan, version)),
-            None => items.retain(|item| !same_key(item, &schema::plan_key(user))),
+            Some(plan) => {
+                let put = plan_put(user, &plan, find(&items, &key))?;
+                execute(&mut items, [&put]);
+            }
+            None => items.retain(|item| !same_key(item, &key)),
         }
         Ok(())
     }
 
     async fn put_grant(&self, user: &UserSub, grant: Grant) -> Result<(), StoreError> {
         let mut items = self.lock();
-        let version = read_grant(&items, user, &grant.video)?.map_or(0, |(_, v)| v) + 1;
-        put(&mut items, schema::grant_item(user, &grant, version));
+        let current = find(&items, &schema::grant_key(user, &grant.video));
+        let put = grant_put(user, &grant, current)?;
+        execute(&mut items, [&put]);
         Ok(())
     }
 
@@ -210,5 +191,35 @@ mod tests {
         let all = ready(store.entitlements(&UserSub::parse("u").unwrap())).unwrap();
         let order: Vec<&str> = all.grants.iter().map(|g| g.video.as_str()).collect();
         assert_eq!(order, ["c", "b", "a"]);
+    }
+
+    #[test]
+    fn a_refund_revokes_a_grant_written_without_a_version() {
+        let store = MemoryStore::new();
+        let user = UserSub::parse("u").unwrap();
+        let video = VideoId::parse("demo").unwrap();
+        let grant = Grant {
+            video: video.clone(),
+            source: crate::entitlement::GrantSource::Purchase,
+            granted_at: EpochSeconds::new(1),
+            purchase_id: None,
+            revoked_at: None,
+        };
+        let mut item = schema::grant_item(&user, &grant, 1);
+        item.remove(schema::ATTR_VERSION);
+        // As an operator, a backfill or an older release wrote it.
+        store.lock().push(item);
+        let refund = event(
+            r#"{"event_id":"e9","type":"refund.succeeded","user_sub":"u","video_id":"demo"}"#,
+        );
+        assert_eq!(
+            ready(store.apply_payment(&refund, EpochSeconds::new(10))),
+            Ok(ApplyOutcome::Applied)
+        );
+        let snapshot = ready(store.snapshot(&user, &video, Consistency::Strong)).unwrap();
+        assert_eq!(
+            snapshot.grant.unwrap().revoked_at,
+            Some(EpochSeconds::new(10))
+        );
     }
 }

@@ -1,31 +1,30 @@
-//! The DynamoDB single-table schema (ARCHITECTURE §7) as pure conversions,
-//! and the store interface the edge, the API and the local stack share.
-//! The DynamoDB client lives in `api`; the in-memory store here backs the
-//! local stack and tests.
+//! The DynamoDB single-table schema (ARCHITECTURE §7) and the store
+//! interface the edge, the API and the local stack share. One file per
+//! concern: `schema.rs` (keys, item kinds, item ↔ domain), `writes.rs`
+//! (every write as an item and its condition, payments included),
+//! `item.rs` (DynamoDB's JSON shape), `memory.rs` (the in-memory store).
+//! The DynamoDB client lives in `api` and executes the same writes.
 
 mod item;
 mod memory;
 mod schema;
+mod writes;
 
 use std::future::Future;
 
 pub use item::{AttrValue, Item};
 pub use memory::MemoryStore;
 pub use schema::{
-    ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, SchemaError, event_item, event_key, grant_from_item,
-    grant_item, grant_key, plan_from_item, plan_item, plan_key, user_pk, version_of,
+    ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, SchemaError, SnapshotKeys, event_item, event_key,
+    grant_from_item, grant_item, grant_key, holdings_from_items, holdings_partition,
+    plan_from_item, plan_item, plan_key, snapshot_from_items, user_pk,
 };
+pub use writes::{Condition, Expression, PaymentWrites, Put, Version, grant_put, plan_put};
 
+pub use crate::entitlement::Snapshot;
 use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
 use crate::ids::{UserSub, VideoId};
 use crate::time::EpochSeconds;
-
-/// What the store holds for one (user, title) pair: all the edge needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    pub plan: Option<Plan>,
-    pub grant: Option<Grant>,
-}
 
 /// Whether a webhook delivery changed anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

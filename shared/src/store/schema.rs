@@ -1,8 +1,12 @@
-//! Items ↔ domain. Every read is validated: an item edited by hand in the
-//! console with a bad id or a non-numeric time is reported, never trusted.
+//! The single-table schema of ARCHITECTURE §7: every key, every item kind
+//! and every conversion between items and the domain. Every read is
+//! validated: an item edited by hand in the console with a bad id or a
+//! non-numeric time is reported, never trusted.
+
+use serde::Serialize;
 
 use super::item::{AttrValue, Item};
-use crate::entitlement::{Grant, GrantSource, PaymentEvent, Plan};
+use crate::entitlement::{Grant, GrantSource, PaymentEvent, Plan, Snapshot, UserEntitlements};
 use crate::ids::{EventId, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
@@ -15,6 +19,7 @@ pub const ATTR_VERSION: &str = "version";
 
 const SK_PLAN: &str = "PLAN";
 const SK_EVENT: &str = "EVENT";
+const SK_VIDEO_PREFIX: &str = "VIDEO#";
 /// Payment events are kept long enough to absorb any provider's retries.
 const EVENT_RETENTION_SECS: u64 = 30 * 24 * 3600;
 /// Rental items outlive their end by a week so support can still see them.
@@ -48,7 +53,7 @@ fn key(pk: String, sk: String) -> Item {
 }
 
 pub fn grant_key(user: &UserSub, video: &VideoId) -> Item {
-    key(user_pk(user), format!("VIDEO#{video}"))
+    key(user_pk(user), format!("{SK_VIDEO_PREFIX}{video}"))
 }
 
 pub fn plan_key(user: &UserSub) -> Item {
@@ -116,14 +121,97 @@ fn get_n(item: &Item, attribute: &'static str) -> Result<Option<u64>, SchemaErro
     }
 }
 
-/// The item's version, 0 when absent (items written before versioning).
-pub fn version_of(item: &Item) -> Result<u64, SchemaError> {
-    Ok(get_n(item, ATTR_VERSION)?.unwrap_or(0))
+/// The `version` attribute, `None` on items written without one (by hand,
+/// by a backfill or by an older release).
+pub(super) fn version_attribute(item: &Item) -> Result<Option<u64>, SchemaError> {
+    get_n(item, ATTR_VERSION)
+}
+
+/// The kinds of item the table holds, told apart by sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plan,
+    Grant,
+    Event,
+}
+
+fn kind(item: &Item) -> Result<Kind, SchemaError> {
+    match get_s(item, ATTR_SK)? {
+        SK_PLAN => Ok(Kind::Plan),
+        SK_EVENT => Ok(Kind::Event),
+        sk if sk.starts_with(SK_VIDEO_PREFIX) => Ok(Kind::Grant),
+        _ => Err(bad(ATTR_SK, "not PLAN, VIDEO#<id> or EVENT")),
+    }
+}
+
+/// The items one entitlement decision reads: the (user, title) grant and
+/// the user's plan. On the wire (the edge's fetch request to its host) it
+/// is the exact key list for `BatchGetItem`, so no host spells a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "Vec<Item>")]
+pub struct SnapshotKeys {
+    pub user: UserSub,
+    pub video: VideoId,
+}
+
+impl SnapshotKeys {
+    pub fn new(user: UserSub, video: VideoId) -> Self {
+        Self { user, video }
+    }
+
+    pub fn keys(&self) -> Vec<Item> {
+        vec![grant_key(&self.user, &self.video), plan_key(&self.user)]
+    }
+}
+
+impl From<SnapshotKeys> for Vec<Item> {
+    fn from(keys: SnapshotKeys) -> Self {
+        keys.keys()
+    }
+}
+
+/// The snapshot from the items a read of [`SnapshotKeys`] returned (absent
+/// items are simply missing). An item of another kind, or a second plan or
+/// grant, means the host read the wrong keys: an error, never a guess.
+pub fn snapshot_from_items<'a>(
+    items: impl IntoIterator<Item = &'a Item>,
+) -> Result<Snapshot, SchemaError> {
+    let mut snapshot = Snapshot::default();
+    for item in items {
+        match kind(item)? {
+            Kind::Plan if snapshot.plan.is_none() => snapshot.plan = Some(plan_from_item(item)?),
+            Kind::Grant if snapshot.grant.is_none() => {
+                snapshot.grant = Some(grant_from_item(item)?)
+            }
+            _ => return Err(bad(ATTR_SK, "not one of the keys a snapshot reads")),
+        }
+    }
+    Ok(snapshot)
+}
+
+/// The partition holding everything one user holds: query `ATTR_PK = value`.
+pub fn holdings_partition(user: &UserSub) -> (&'static str, AttrValue) {
+    (ATTR_PK, s(user_pk(user)))
+}
+
+/// A user's holdings from the items of their partition, grants newest first.
+pub fn holdings_from_items<'a>(
+    items: impl IntoIterator<Item = &'a Item>,
+) -> Result<UserEntitlements, SchemaError> {
+    let (mut plan, mut grants) = (None, Vec::new());
+    for item in items {
+        match kind(item)? {
+            Kind::Plan => plan = Some(plan_from_item(item)?),
+            Kind::Grant => grants.push(grant_from_item(item)?),
+            Kind::Event => return Err(bad(ATTR_PK, "an event item in a user's partition")),
+        }
+    }
+    Ok(UserEntitlements::new(plan, grants))
 }
 
 pub fn grant_from_item(item: &Item) -> Result<Grant, SchemaError> {
     let video = get_s(item, ATTR_SK)?
-        .strip_prefix("VIDEO#")
+        .strip_prefix(SK_VIDEO_PREFIX)
         .and_then(|id| VideoId::parse(id).ok())
         .ok_or(bad(ATTR_SK, "not VIDEO#<valid id>"))?;
     let source = match get_s(item, "source")? {
@@ -189,7 +277,7 @@ mod tests {
             item["ttl"],
             AttrValue::N((1000 + RENTAL_RETENTION_SECS).to_string())
         );
-        assert_eq!(version_of(&item), Ok(3));
+        assert_eq!(version_attribute(&item), Ok(Some(3)));
         assert_eq!(grant_from_item(&item).unwrap(), grant);
     }
 
@@ -201,6 +289,79 @@ mod tests {
         assert_eq!(grant_from_item(&item).unwrap_err().attribute, "expires_at");
         item.insert(ATTR_SK.into(), AttrValue::S("VIDEO#*".into()));
         assert_eq!(grant_from_item(&item).unwrap_err().attribute, ATTR_SK);
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            tier: "premium".into(),
+            premium_until: EpochSeconds::new(99),
+        }
+    }
+
+    fn purchase(video: &str, at: u64) -> Grant {
+        Grant {
+            video: VideoId::parse(video).unwrap(),
+            source: GrantSource::Purchase,
+            granted_at: EpochSeconds::new(at),
+            purchase_id: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_decision_reads_the_title_s_grant_and_the_plan() {
+        let keys = SnapshotKeys::new(user(), VideoId::parse("demo").unwrap());
+        assert_eq!(
+            serde_json::to_value(&keys).unwrap(),
+            serde_json::json!([
+                {"PK": {"S": "USER#u-1"}, "SK": {"S": "VIDEO#demo"}},
+                {"PK": {"S": "USER#u-1"}, "SK": {"S": "PLAN"}},
+            ])
+        );
+    }
+
+    #[test]
+    fn a_snapshot_is_built_from_the_items_read_in_any_order() {
+        let items = [
+            plan_item(&user(), &plan(), 1),
+            grant_item(&user(), &purchase("demo", 5), 1),
+        ];
+        let snapshot = snapshot_from_items(&items).unwrap();
+        assert_eq!(snapshot.plan, Some(plan()));
+        assert_eq!(snapshot.grant, Some(purchase("demo", 5)));
+        assert_eq!(snapshot_from_items(&[]).unwrap(), Snapshot::default());
+    }
+
+    #[test]
+    fn a_snapshot_refuses_items_no_snapshot_key_names() {
+        let event = event_item(
+            &PaymentEvent::parse(br#"{"event_id":"e1","type":"plan.canceled","user_sub":"u-1"}"#)
+                .unwrap(),
+            EpochSeconds::new(1),
+        );
+        assert_eq!(
+            snapshot_from_items(&[event]).unwrap_err().attribute,
+            ATTR_SK
+        );
+        let two_grants = [
+            grant_item(&user(), &purchase("a", 1), 1),
+            grant_item(&user(), &purchase("b", 1), 1),
+        ];
+        assert!(snapshot_from_items(&two_grants).is_err());
+    }
+
+    #[test]
+    fn holdings_list_the_plan_and_grants_newest_first() {
+        let items = [
+            grant_item(&user(), &purchase("a", 1), 1),
+            plan_item(&user(), &plan(), 1),
+            grant_item(&user(), &purchase("c", 3), 1),
+            grant_item(&user(), &purchase("b", 2), 1),
+        ];
+        let holdings = holdings_from_items(&items).unwrap();
+        assert_eq!(holdings.plan, Some(plan()));
+        let order: Vec<&str> = holdings.grants.iter().map(|g| g.video.as_str()).collect();
+        assert_eq!(order, ["c", "b", "a"]);
     }
 
     #[test]
