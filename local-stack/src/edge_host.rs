@@ -148,7 +148,8 @@ impl EdgeHost {
                     _node: Box::new(child),
                     _dir: copy,
                     url,
-                    client: reqwest::Client::new(),
+                    client: bundle_client()
+                        .map_err(|e| format!("cannot build an HTTP client: {e}"))?,
                 });
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -177,13 +178,27 @@ impl EdgeHost {
                 }}]});
                 let reply = client.post(url).json(&event).send().await;
                 match reply {
-                    Ok(reply) => reply
-                        .json::<Response>()
-                        .await
-                        .unwrap_or_else(|_| refusal(&EdgeError::BundleFailed)),
-                    Err(_) => refusal(&EdgeError::BundleUnreachable),
+                    Ok(reply) => reply.json::<Response>().await.unwrap_or_else(|e| {
+                        tracing::warn!(target: "edge", error = %e, "the edge bundle's reply is not a response");
+                        refusal(&EdgeError::BundleFailed)
+                    }),
+                    Err(e) => {
+                        tracing::warn!(target: "edge", error = %e, "the edge bundle is unreachable");
+                        refusal(&EdgeError::BundleUnreachable)
+                    }
                 }
             }
         }
     }
+}
+
+/// The client to the bundle's server. Node closes a keep-alive connection
+/// after 5 s idle (`server.keepAliveTimeout`); a pooled connection reused
+/// just as Node closes it fails the request (seen under `scripts/load` as a
+/// few `503 edge_bundle_unreachable` in a hundred thousand). Dropping idle
+/// connections sooner than Node does removes that race.
+fn bundle_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
 }
