@@ -348,6 +348,29 @@ describe("JWKS rotation through the penalty box", () => {
   });
 });
 
+describe("a stalled JWKS endpoint (accepts, never answers)", () => {
+  test("an unknown kid is refused within Lambda@Edge's 5 s, and known keys keep serving", { timeout: 10_000 }, async () => {
+    const held = [];
+    const server = createServer((req) => held.push(req));
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const handler = await bundle(config({ jwks_url: `http://127.0.0.1:${server.address().port}/jwks.json` }));
+      const started = Date.now();
+      const unknown = await handler(event({ headers: bearer(token(owns("demo"), { kid: "rotated-1" })) }));
+      const waited = Date.now() - started;
+      assert.equal(held.length, 1, "the edge asked the JWKS endpoint once");
+      assert.equal(unknown.status, "401", unknown.body);
+      assert.equal(json(unknown).error, "unknown_kid");
+      assert.ok(waited < 5000, `answered after ${waited} ms: past Lambda@Edge's 5 s viewer-request limit`);
+      const known = await handler(event({ headers: bearer(token({ ...owns("demo"), sub: "user-3" })) }));
+      assert.equal(known.status, "200", known.body);
+    } finally {
+      for (const req of held) req.socket.destroy();
+      server.close();
+    }
+  });
+});
+
 describe("a fetched JWKS the core refuses", () => {
   for (const body of ["{}", '{"keys":"x"}']) {
     test(`(${body}) leaves the host's keys as the core's: valid tokens keep getting 200`, async () => {

@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { openSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
@@ -161,6 +162,62 @@ describe("a missing secret answers 503 signing_unavailable, then recovers withou
   test("every region serves once the secret exists, in the same container", async () => {
     await createSecret(name, signingPem);
     for (const region of EDGE_REGIONS) {
+      const response = await playUntilServed(handlers.get(region));
+      assert.equal(response.status, "200", `${region}: ${response.body}`);
+      assert.equal(verifyCookies(`${BASE}/videos/demo/master.m3u8`, cookieHeader(response)), "valid", region);
+    }
+  });
+});
+
+describe("a stalled Secrets Manager (accepts, never answers) answers 503 in time, then recovers without a restart", () => {
+  const name = "reelgate-SigningKeyASecret-stalled";
+  const arn = `arn:aws:secretsmanager:${HOME}:123456789012:secret:${name}`;
+  const regions = ["eu-central-1", "ap-southeast-1"];
+  const handlers = new Map();
+  // In front of moto: holds every connection while stalled, then pipes new ones through.
+  let stalled = true;
+  const held = [];
+  const proxy = createServer((socket) => {
+    if (stalled) return held.push(socket);
+    const upstream = connect(Number(new URL(secretsEndpoint).port), "127.0.0.1");
+    socket.pipe(upstream).pipe(socket);
+    for (const end of [socket, upstream]) end.on("error", () => { socket.destroy(); upstream.destroy(); });
+  });
+  before(async () => {
+    await createSecret(name, signingPem);
+    await new Promise((r) => proxy.listen(0, "127.0.0.1", r));
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = `http://127.0.0.1:${proxy.address().port}`;
+    try {
+      for (const region of regions) {
+        const started = Date.now();
+        handlers.set(region, await quiet(() => container(region, arn)));
+        handlers.get(region).loadMs = Date.now() - started;
+      }
+    } finally {
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secretsEndpoint;
+    }
+  });
+  after(() => {
+    for (const socket of held) socket.destroy();
+    proxy.close();
+  });
+
+  test("the container loads and answers 503 signing_unavailable within Lambda@Edge's 5 s", { timeout: 30_000 }, async () => {
+    for (const region of regions) {
+      assert.ok(handlers.get(region).loadMs < 5000, `${region}: the module took ${handlers.get(region).loadMs} ms to load`);
+      const started = Date.now();
+      const response = await quiet(() => play(handlers.get(region)));
+      const waited = Date.now() - started;
+      assert.equal(response.status, "503", `${region}: ${response.body}`);
+      assert.deepEqual(JSON.parse(response.body), { error: "signing_unavailable" }, region);
+      assert.ok(waited < 5000, `${region}: answered after ${waited} ms`);
+    }
+    assert.ok(held.length > 0, "the edge did try Secrets Manager");
+  });
+
+  test("once Secrets Manager answers again, the same containers serve", { timeout: 30_000 }, async () => {
+    stalled = false;
+    for (const region of regions) {
       const response = await playUntilServed(handlers.get(region));
       assert.equal(response.status, "200", `${region}: ${response.body}`);
       assert.equal(verifyCookies(`${BASE}/videos/demo/master.m3u8`, cookieHeader(response)), "valid", region);
