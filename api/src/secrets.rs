@@ -17,7 +17,7 @@ pub async fn resolve(source: &SecretSource, aws: &aws_config::SdkConfig) -> Resu
             let client = aws_sdk_secretsmanager::Client::new(&config);
             let secret = client
                 .get_secret_value()
-                .secret_id(arn)
+                .secret_id(arn.to_string())
                 .send()
                 .await
                 .map_err(|e| {

@@ -386,6 +386,7 @@ fn keys_stage_then_promote_rotates_the_edge_signing_key() {
         "K2NEXTKEY",
         "--key-file",
         next_key.to_str().unwrap(),
+        "--allow-inline-key",
         "--activate-at",
         "1800000000",
     ]);
@@ -443,6 +444,7 @@ fn keys_stage_then_promote_rotates_the_edge_signing_key() {
         old["signing"]["key_pair_id"].as_str().unwrap(),
         "--key-file",
         next_key.to_str().unwrap(),
+        "--allow-inline-key",
         "--activate-at",
         "1800000000",
     ]);
@@ -453,4 +455,102 @@ fn keys_stage_then_promote_rotates_the_edge_signing_key() {
         stderr(&same_id)
     );
     assert!(!stderr(&same_id).contains("PRIVATE KEY"));
+}
+
+#[test]
+fn keys_stage_refuses_to_embed_a_key_file_without_allow_inline_key() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge-auth/config.dev.json");
+    let next_key = keys("rsa2048.pkcs8.pem");
+    let out = reelgate(&[
+        "keys",
+        "stage",
+        "--config",
+        config.to_str().unwrap(),
+        "--key-pair-id",
+        "K2NEXTKEY",
+        "--key-file",
+        next_key.to_str().unwrap(),
+        "--activate-at",
+        "1800000000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty(), "no config is printed");
+    assert!(stderr(&out).contains("--secret-arn"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("PRIVATE KEY"));
+}
+
+#[test]
+fn keys_stage_names_the_next_key_by_its_secret_arn() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge-auth/config.dev.json");
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:reelgate-signing-b";
+    let out = reelgate(&[
+        "keys",
+        "stage",
+        "--config",
+        config.to_str().unwrap(),
+        "--key-pair-id",
+        "K2NEXTKEY",
+        "--secret-arn",
+        arn,
+        "--activate-at",
+        "1800000000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["signing"]["next"]["private_key_secret_arn"], arn);
+    assert!(doc["signing"]["next"].get("private_key_pem").is_none());
+}
+
+#[cfg(unix)]
+#[test]
+fn keys_generate_force_replaces_a_world_readable_private_key_with_an_owner_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("force-mode");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let private = dir.0.join("private.pem");
+    std::fs::write(&private, "old key").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = reelgate(&[
+        "keys",
+        "generate",
+        "--out-dir",
+        dir.0.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        std::fs::read_to_string(&private)
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn keys_generate_force_refuses_a_symlinked_key_file() {
+    let dir = TempDir::new("force-link");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let victim = dir.0.join("victim.txt");
+    std::fs::write(&victim, "not a key").unwrap();
+    let out_dir = dir.0.join("keys");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::os::unix::fs::symlink(&victim, out_dir.join("private.pem")).unwrap();
+    let out = reelgate(&[
+        "keys",
+        "generate",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "not a key");
 }

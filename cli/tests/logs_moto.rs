@@ -29,7 +29,8 @@ fn line(decision: &str, reason: &str, status: u16, video: &str, latency: u64) ->
     let body = json!({
         "msg": "session", "request_id": format!("req-{latency}"), "region": "x", "decision": decision, "reason": reason,
         "status": status, "video": video, "user": "u1", "latency_us": latency, "token_cache_hit": latency.is_multiple_of(2),
-        "cookie_cache_hit": false, "authorization": "Bearer eyJSECRET.TOKEN.VALUE",
+        "cookie_cache_hit": false, "authorization": "Bearer eyJSECRET.TOKEN.VALUE", "cold": false,
+        "_aws": {"Timestamp": 0, "CloudWatchMetrics": []}, "Requests": 1, "LatencyMicros": latency,
     });
     format!("2026-11-25T03:00:00.000Z\tabc-123\tINFO\t{body}")
 }

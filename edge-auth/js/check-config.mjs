@@ -1,19 +1,25 @@
 // Validates a bundle's config.json with the bundle's own Rust config types
 // (the WebAssembly core's `init`), and checks that node:crypto can load the
 // signing key, so a bad config fails the build instead of the first viewer.
-// Usage: node check-config.mjs DIST_DIR
+// With --deploy the core also applies `EdgeConfig::for_deployment` (no
+// public test keys, no inline private key, no loopback URL).
+// Usage: node check-config.mjs DIST_DIR --deploy|--dev
 import { readFileSync } from "node:fs";
 import { createPrivateKey } from "node:crypto";
 import { join } from "node:path";
 
-const dir = process.argv[2];
+const [dir, mode] = process.argv.slice(2);
+if (!dir || !["--deploy", "--dev"].includes(mode)) {
+  console.error("usage: node check-config.mjs DIST_DIR --deploy|--dev");
+  process.exit(2);
+}
 const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
 const refuse = () => -1;
 const { instance } = await WebAssembly.instantiate(readFileSync(join(dir, "reelgate_edge.wasm")), {
   host: { sign_policy: refuse, verify_jws: refuse, install_key: refuse },
 });
 const core = instance.exports;
-const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify(config), region: "us-east-1" }));
+const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify(config), region: "us-east-1", deploy: mode === "--deploy" }));
 const ptr = core.alloc(input.length);
 new Uint8Array(core.memory.buffer, ptr, input.length).set(input);
 const len = core.init(ptr, input.length);

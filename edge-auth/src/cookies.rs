@@ -88,7 +88,7 @@ pub fn attributes(config: &EdgeConfig, video: &VideoId) -> Result<CookieAttribut
 /// else the viewer's `Host` in the one spelling CloudFront compares with.
 pub fn resource_base(config: &EdgeConfig, request: &Request) -> Result<String, EdgeError> {
     match &config.resource_base {
-        Some(base) => Ok(base.clone()),
+        Some(base) => Ok(base.to_string()),
         None => Ok(format!("https://{}", host(request.header("host"))?)),
     }
 }

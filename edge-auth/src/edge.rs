@@ -44,7 +44,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
     pub fn new(config: EdgeConfig, crypto: C, region: impl Into<String>) -> Self {
         let verifier = Verifier::new(config.verifier.clone(), config.jwks.clone());
         Self {
-            tokens: Tokens::new(verifier, config.jwks_url.clone()),
+            tokens: Tokens::new(verifier, config.jwks_url.to_string()),
             config,
             crypto,
             region: region.into(),
@@ -84,7 +84,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
         self.config
             .cors_origins
             .iter()
-            .any(|allowed| allowed == origin)
+            .any(|allowed| &**allowed == origin)
             .then(|| origin.to_owned())
     }
 

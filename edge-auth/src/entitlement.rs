@@ -57,7 +57,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
             }
             entitlement::Decision::NeedsStore(needs_store) => needs_store,
         };
-        decision.store_reason = Some(needs_store.reason().as_str());
+        decision.store_reason = Some(needs_store.reason().as_str().into());
         let key = (claims.sub.clone(), video.clone());
         if let Some((cached, cached_until)) = self.entitlements.get_with_expiry(&key, now) {
             decision.entitlement_source = Some(EntitlementSource::Cache);
@@ -72,7 +72,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
         let snapshot = match &fetched.entitlement {
             None => {
                 return Entitlement::Fetch(Fetch::Entitlement {
-                    table: self.config.table.name.clone(),
+                    table: self.config.table.name.to_string(),
                     region: nearest_replica(&self.region, &self.config.table.replica_regions)
                         .map(str::to_owned),
                     keys: SnapshotKeys::new(claims.sub.clone(), video.clone()),

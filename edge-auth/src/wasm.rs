@@ -245,6 +245,10 @@ struct InitMessage {
     /// The config document as text, validated by `EdgeConfig::from_json`.
     config: String,
     region: String,
+    /// Set by the bundle builder's check for a deploy build: apply
+    /// `EdgeConfig::for_deployment`'s rules too.
+    #[serde(default)]
+    deploy: bool,
 }
 
 /// Validates the config and builds the edge. Reply: `{"ok": true,
@@ -261,7 +265,12 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
             });
         }
     };
-    match EdgeConfig::from_json(&message.config) {
+    let config = if message.deploy {
+        EdgeConfig::for_deployment(&message.config)
+    } else {
+        EdgeConfig::from_json(&message.config)
+    };
+    match config {
         Ok(config) => {
             let read_regions = read_order(&message.region, &config.table.replica_regions)
                 .into_iter()

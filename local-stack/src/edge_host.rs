@@ -34,28 +34,31 @@ pub enum EdgeHost {
 }
 
 /// The Node side of the bundle host: imports the bundle's `index.mjs` and
-/// answers each POSTed Lambda@Edge event with the handler's result. A body
-/// that is not an event gets a 400, never a crash of the host.
+/// answers each POSTed Lambda@Edge event with the handler's result. Only
+/// its own `Host` is served (a DNS-rebinding page cannot drive it), and a
+/// body that is not JSON gets 400, never a crash of the host.
 const BUNDLE_SERVER: &str = r#"
 import { createServer } from "node:http";
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 const [dir, port] = process.argv.slice(2);
 const { handler } = await import(pathToFileURL(join(dir, "index.mjs")).href);
+const answer = (res, status, body) => {
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify(body));
+};
 createServer(async (req, res) => {
+  if (req.headers.host !== `127.0.0.1:${port}`) return answer(res, 403, { error: "host_not_allowed" });
   let body = "";
   for await (const chunk of req) body += chunk;
   let event;
   try {
     event = JSON.parse(body);
   } catch {
-    res.statusCode = 400;
-    res.end('{"error":"malformed_event"}');
-    return;
+    return answer(res, 400, { error: "malformed_event" });
   }
-  const result = await handler(event);
-  res.setHeader("content-type", "application/json");
-  res.end(JSON.stringify(result));
+  answer(res, 200, await handler(event));
 }).listen(Number(port), "127.0.0.1", () => console.error(`edge bundle ready on ${port}`));
 // The stack holds this pipe open; when the stack dies, even by SIGKILL, it
 // closes and the host goes with it instead of lingering as an orphan.
@@ -71,8 +74,9 @@ impl EdgeHost {
     /// Starts Node on a private copy of the bundle in `dir`, configured with
     /// `config_json` (the stack's own edge config, so the bundle reads the
     /// same table and lifetimes as the rest of the stack), the way a deploy
-    /// replaces `config.json`. The copy lives in a fresh 0700 directory, so
-    /// no other local user can swap the code Node runs.
+    /// replaces `config.json`. The copy lives in a fresh directory created
+    /// 0700 (tempfile's default follows the umask), so no other local user
+    /// can swap the code Node runs.
     pub async fn bundle(
         dir: &Path,
         config_json: &str,
@@ -87,6 +91,7 @@ impl EdgeHost {
         }
         let copy = tempfile::Builder::new()
             .prefix("reelgate-edge-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| format!("cannot create a private directory: {e}"))?;
         let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

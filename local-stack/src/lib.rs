@@ -8,9 +8,12 @@
 //! provider; `/dev/*` → the demo's config and simulated payment provider;
 //! `/` → the demo player.
 
+#[cfg(test)]
+mod bundle_server_tests;
 mod cloudfront;
 mod edge_host;
 mod error;
+mod host_check;
 mod idp;
 mod origin;
 mod payments;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{Method, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 use reelgate_api::auth::{Authenticator, JwksSource};
 use reelgate_api::dynamo::DynamoStore;
@@ -23,7 +24,7 @@ use crate::edge_host::EdgeHost;
 use crate::error::StackError;
 use crate::idp::DevIdp;
 use crate::store::DevStore;
-use crate::{cloudfront, idp, payments, users, web};
+use crate::{cloudfront, host_check, idp, payments, users, web};
 
 /// The dev stack's keys are public (they are in the repository), and every
 /// production configuration refuses them.
@@ -192,7 +193,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
     // Set after validation: the config's 30 s floor guards deployments, while
     // the local stack's browser tests need cookies that expire in seconds.
     edge_config.cookie.ttl_seconds = args.cookie_ttl;
-    let KeySource::Pem(signing_pem) = edge_config.signing.key.clone() else {
+    let KeySource::Inline(signing_pem) = edge_config.signing.key.clone() else {
         return Err(StackError::Other(
             "the dev edge config must inline its signing key".into(),
         ));
@@ -246,7 +247,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
             "REELGATE_ISSUER" => edge_config.verifier.issuer.clone(),
             "REELGATE_CLIENT_IDS" => client_id.clone(),
             "REELGATE_KEY_PAIR_ID" => edge_config.signing.key_pair_id.to_string(),
-            "REELGATE_RESOURCE_BASE" => edge_config.resource_base.clone()?,
+            "REELGATE_RESOURCE_BASE" => edge_config.resource_base.as_ref()?.to_string(),
             "REELGATE_TABLE" => args.table.clone(),
             "REELGATE_WEBHOOK_SECRET" => WEBHOOK_SECRET.into(),
             "REELGATE_SIGNING_KEY_PEM" => signing_pem.clone(),
@@ -301,9 +302,13 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         idp,
         cloudfront_keys: PublicKeySet::new()
             .with(edge_config.signing.key_pair_id.clone(), cloudfront_key),
-        resource_base: edge_config.resource_base.clone().ok_or_else(|| {
-            StackError::Other("the dev edge config names its resource_base".into())
-        })?,
+        resource_base: edge_config
+            .resource_base
+            .as_ref()
+            .map(ToString::to_string)
+            .ok_or_else(|| {
+                StackError::Other("the dev edge config names its resource_base".into())
+            })?,
         media: media.clone(),
         titles,
         api_base: format!("http://127.0.0.1:{port}"),
@@ -336,7 +341,8 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         // Merged, not mounted under a catch-all: the API's own path
         // parameters must be the only ones its extractors see.
         .merge(api)
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") });
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(from_fn_with_state(port, host_check::require_loopback_host));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -6,6 +6,7 @@
 pub mod cloudfront;
 pub mod config;
 pub mod crypto;
+pub mod edge_log;
 pub mod entitlement;
 pub mod ids;
 pub mod jwt;

@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 
 import {
-  ISSUER, bearer, captureLogs, config, cookieHeader, cookiesOf, event, jwk, loadBundle, signingPublicPem,
-  startDynamoDbLocal, token, verifyCookies,
+  ISSUER, bearer, captureLogs, config, cookieHeader, cookiesOf, event, jwk, loadBundle, reelgateBin,
+  signingPublicPem, startDynamoDbLocal, token, verifyCookies,
 } from "./helpers.mjs";
 
 const BASE = "https://d111111abcdef8.cloudfront.net";
@@ -479,5 +479,33 @@ describe("logs and limits", () => {
       for (const secret of secrets) assert.ok(!line.includes(secret), `log line leaks a secret: ${line}`);
     }
     for (const response of responses) assert.ok(JSON.stringify(response).length < 40 * 1024);
+  });
+
+  test("every line the bundle writes parses as the one log schema (shared::edge_log, through `reelgate logs --file`)", async () => {
+    const handler = await bundle();
+    const tok = token(owns("demo"));
+    const { lines } = await captureLogs(async () => {
+      for (let i = 0; i < 3; i += 1) await handler(event({ headers: bearer(tok) })); // allowed, cached, replayed
+      await handler(event({ headers: bearer(token({ exp: 1 })) }));
+      await handler(event({ headers: bearer(token(owns("other"))) }));
+      await handler(event({ method: "DELETE" }));
+    });
+    const dir = mkdtempSync(join(tmpdir(), "reelgate-logs-"));
+    try {
+      const file = join(dir, "edge.log");
+      writeFileSync(file, lines.map((l) => `2026-11-25T03:00:00.000Z\tabc\tINFO\t${l}`).join("\n"));
+      const out = spawnSync(reelgateBin, ["logs", "--file", file, "--json"], { encoding: "utf8" });
+      assert.equal(out.status, 0, out.stderr);
+      const parsed = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      const written = lines.map((l) => JSON.parse(l));
+      assert.equal(parsed.length, written.length, "every line parses");
+      assert.ok(written.some((l) => l.replayed) && written.some((l) => l.cold), "replayed and cold lines included");
+      for (const [i, line] of written.entries()) {
+        const { msg, _aws, Requests, LatencyMicros, ...fields } = line;
+        assert.deepEqual(parsed[i], { ...fields, timestamp_ms: _aws.Timestamp }, `line ${i}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

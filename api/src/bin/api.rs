@@ -21,13 +21,13 @@ async fn main() -> Result<(), Error> {
         config.verifier.clone(),
         Jwks::default(),
         JwksSource::Http {
-            url: config.jwks_url.clone(),
+            url: config.jwks_url.to_string(),
             client: reqwest::Client::new(),
         },
     );
     let store = DynamoStore::new(
         reelgate_api::sdk::dynamodb_client(&aws),
-        config.table.clone(),
+        config.table.to_string(),
     );
     let app = Arc::new(App {
         store,

@@ -5,21 +5,18 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use reelgate_api::auth::now;
 use reelgate_api::dynamo::DynamoStore;
 use reelgate_api::trigger;
+use reelgate_shared::config::TriggerConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let table = std::env::var("REELGATE_TABLE").map_err(|_| "REELGATE_TABLE is required")?;
-    let max_grants: usize = std::env::var("REELGATE_CLAIMS_MAX_GRANTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let timeout_ms: u64 = std::env::var("REELGATE_TRIGGER_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1500);
+    let config = TriggerConfig::from_env(&|name| std::env::var(name).ok())?;
+    let (max_grants, timeout_ms) = (config.claims_max_grants, config.trigger_timeout_ms);
     let aws = aws_config::load_from_env().await;
-    let store = DynamoStore::new(reelgate_api::sdk::dynamodb_client(&aws), table);
+    let store = DynamoStore::new(
+        reelgate_api::sdk::dynamodb_client(&aws),
+        config.table.to_string(),
+    );
     run(service_fn(
         |event: LambdaEvent<CognitoEventUserPoolsPreTokenGenV2>| {
             let store = store.clone();

@@ -22,9 +22,11 @@ pub enum KeysCommand {
     Generate(Generate),
     /// Print the edge config with a next signing key staged: every edge
     /// container switches to it at --activate-at. Its public key must be in
-    /// the distribution's key group before then.
+    /// the distribution's key group before then. The key is named by its
+    /// Secrets Manager ARN; embedding the PEM itself needs --allow-inline-key
+    /// and is for local configs only (a deploy build refuses it).
     #[command(
-        after_help = "Example:\n  reelgate keys stage --config edge-config.json --key-pair-id K2NEWKEY \\\n    --key-file keys/next/private.pem --activate-at 1800000000 > edge-config.next.json"
+        after_help = "Example:\n  reelgate keys stage --config edge-config.json --key-pair-id K2NEWKEY \\\n    --secret-arn arn:aws:secretsmanager:us-east-1:123456789012:secret:reelgate-signing-b \\\n    --activate-at 1800000000 > edge-config.next.json"
     )]
     Stage(Stage),
     /// Print the edge config with the staged key made the only key, once it
@@ -44,16 +46,22 @@ pub struct Stage {
     /// The CloudFront public key id of the next key.
     #[arg(long)]
     key_pair_id: String,
-    /// The next private key (PEM), embedded in the config.
+    /// The Secrets Manager secret holding the next private key (PEM).
     #[arg(
         long,
-        conflicts_with = "secret_arn",
-        required_unless_present = "secret_arn"
+        conflicts_with = "key_file",
+        required_unless_present = "key_file"
     )]
-    key_file: Option<PathBuf>,
-    /// A Secrets Manager secret holding the next private key instead.
-    #[arg(long)]
     secret_arn: Option<String>,
+    /// The next private key (PEM) to embed in the config instead: local
+    /// configs only, and only with --allow-inline-key.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Allow --key-file: the private key is written into config.json, which
+    /// ends up in a zip that CloudFront replicates and `lambda:GetFunction`
+    /// returns, so `scripts/build-edge` refuses such a config for deployment.
+    #[arg(long, requires = "key_file")]
+    allow_inline_key: bool,
     /// Epoch second from which the next key signs.
     #[arg(long)]
     activate_at: u64,
@@ -112,6 +120,13 @@ fn stage(args: Stage) -> Result<ExitCode, CliError> {
     let mut next =
         serde_json::json!({"key_pair_id": args.key_pair_id, "activate_at": args.activate_at});
     match (&args.key_file, args.secret_arn) {
+        (Some(_), _) if !args.allow_inline_key => {
+            return Err(CliError::flag(
+                "key-file",
+                "would embed the private key in config.json; put it in Secrets Manager and pass \
+                 --secret-arn, or add --allow-inline-key for a local-only config",
+            ));
+        }
         (Some(path), _) => {
             let pem = std::fs::read_to_string(path).map_err(|source| CliError::Read {
                 path: path.clone(),
@@ -173,35 +188,60 @@ fn promote(args: Promote) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_new(path: &Path, contents: &str, force: bool, private: bool) -> Result<(), CliError> {
-    use std::fs::OpenOptions;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+/// Writes a key file. Without `force` the file must not exist (O_EXCL, which
+/// also refuses a symlink). With `force` the new contents go to a fresh
+/// file in the same directory (created 0600 and exclusively by `tempfile`,
+/// so never through a symlink), which is then renamed over `path`: an
+/// existing file's looser mode or a reader holding it open never sees the
+/// new key, and a symlink at `path` is refused rather than followed.
+fn write_key_file(path: &Path, contents: &str, force: bool, private: bool) -> Result<(), CliError> {
+    let write_err = |source| CliError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if !force {
+        use std::fs::OpenOptions;
+        #[cfg(unix)]
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(if private { 0o600 } else { 0o644 });
+        let mut file = options.open(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => CliError::Exists {
+                path: path.to_owned(),
+            },
+            _ => write_err(source),
+        })?;
+        return file.write_all(contents.as_bytes()).map_err(write_err);
     }
-    #[cfg(unix)]
-    if private {
-        options.mode(0o600);
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(CliError::Other(format!(
+                "{} is a symlink; refusing to replace it (remove it, or write elsewhere with --out-dir)",
+                path.display()
+            )));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(write_err(e)),
     }
-    let mut file = options.open(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::AlreadyExists => CliError::Exists {
-            path: path.to_owned(),
-        },
-        _ => CliError::Write {
-            path: path.to_owned(),
-            source,
-        },
-    })?;
-    file.write_all(contents.as_bytes())
-        .map_err(|source| CliError::Write {
-            path: path.to_owned(),
-            source,
-        })
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::Builder::new()
+        .prefix(".reelgate-key-")
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    file.write_all(contents.as_bytes()).map_err(write_err)?;
+    #[cfg(unix)]
+    if !private {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err)?;
+    }
+    file.as_file().sync_all().map_err(write_err)?;
+    file.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
 }
 
 fn generate(args: Generate) -> Result<ExitCode, CliError> {
@@ -224,8 +264,8 @@ fn generate(args: Generate) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Other(e.to_string()))?;
     let private_path = args.out_dir.join("private.pem");
     let public_path = args.out_dir.join("public.pem");
-    write_new(&private_path, &private_pem, args.force, true)?;
-    write_new(&public_path, &public_pem, args.force, false)?;
+    write_key_file(&private_path, &private_pem, args.force, true)?;
+    write_key_file(&public_path, &public_pem, args.force, false)?;
     print!(
         "# Wrote {} (keep it secret) and {}.\n\
          # In CloudFront > Public keys > Create, name it e.g. reelgate-{} and paste:\n\

@@ -15,6 +15,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use clap::Args;
 
 use crate::error::CliError;
+use reelgate_shared::edge_log::EdgeLogLine;
 use summary::{EdgeLine, summarize};
 
 /// Commercial regions where CloudFront runs regional edge caches (and so
@@ -48,8 +49,12 @@ const COMMERCIAL_REGIONS: &[&str] = &[
 )]
 pub struct LogsArgs {
     /// The Lambda@Edge function's name (its log groups are /aws/lambda/us-east-1.<name>).
-    #[arg(long)]
-    function: String,
+    #[arg(long, required_unless_present = "file")]
+    function: Option<String>,
+    /// Read the edge's lines from this file (`-`: stdin) instead of
+    /// CloudWatch: a saved log, or lines a test captured from the bundle.
+    #[arg(long, conflicts_with_all = ["function", "regions", "follow", "endpoint"])]
+    file: Option<std::path::PathBuf>,
     /// Regions to scan, comma-separated (default: every commercial region that has the log group).
     #[arg(long, value_delimiter = ',')]
     regions: Vec<String>,
@@ -144,11 +149,11 @@ async fn scan(
 }
 
 fn keep(args: &LogsArgs, line: &EdgeLine) -> bool {
-    args.reason.as_ref().is_none_or(|r| *r == line.reason)
+    args.reason.as_ref().is_none_or(|r| r == line.reason())
         && args
             .title
             .as_ref()
-            .is_none_or(|t| line.video.as_ref() == Some(t))
+            .is_none_or(|t| line.video() == Some(t.as_str()))
 }
 
 fn print_lines(lines: &[EdgeLine], json: bool) {
@@ -162,12 +167,13 @@ fn print_lines(lines: &[EdgeLine], json: bool) {
                 "{:>13} {:<15} {:<6} {:<3} {:<24} {:<20} {:>8}us{}",
                 line.timestamp_ms,
                 line.region,
-                line.decision,
-                line.status,
-                line.reason,
-                line.video.as_deref().unwrap_or("-"),
-                line.latency_us,
-                line.request_id
+                line.decision(),
+                line.status(),
+                line.reason(),
+                line.video().unwrap_or("-"),
+                line.line.latency_us,
+                line.line
+                    .request_id
                     .as_deref()
                     .map(|r| format!("  {r}"))
                     .unwrap_or_default(),
@@ -224,9 +230,45 @@ pub fn run(args: LogsArgs) -> Result<ExitCode, CliError> {
     runtime.block_on(logs(args))
 }
 
+/// Lines from a file: each carries its own region, and the EMF timestamp
+/// stands in for CloudWatch's.
+fn from_file(args: &LogsArgs, path: &std::path::Path) -> Result<ExitCode, CliError> {
+    let read_err = |source| CliError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(read_err)?
+    } else {
+        std::fs::read_to_string(path).map_err(read_err)?
+    };
+    let mut lines: Vec<EdgeLine> = text
+        .lines()
+        .filter_map(EdgeLogLine::parse)
+        .map(|line| EdgeLine {
+            region: line.region.clone(),
+            timestamp_ms: i64::try_from(line.emf.timestamp).unwrap_or(i64::MAX),
+            line,
+        })
+        .filter(|l| keep(args, l))
+        .collect();
+    lines.sort_by_key(|l| l.timestamp_ms);
+    if !args.json {
+        print_summary(&lines);
+    }
+    print_lines(&lines, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn logs(args: LogsArgs) -> Result<ExitCode, CliError> {
     let since = parse_since(&args.since)?;
-    let group = format!("/aws/lambda/us-east-1.{}", args.function);
+    let Some(function) = &args.function else {
+        return match &args.file {
+            Some(path) => from_file(&args, path),
+            None => Err(CliError::flag("function", "is required")),
+        };
+    };
+    let group = format!("/aws/lambda/us-east-1.{function}");
     let regions: Vec<String> = if args.regions.is_empty() {
         COMMERCIAL_REGIONS.iter().map(|r| (*r).to_owned()).collect()
     } else {

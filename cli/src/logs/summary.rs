@@ -4,58 +4,57 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::Value;
+use reelgate_shared::edge_log::{EdgeLogLine, EntitlementSource};
 
-/// One edge decision, read from the JSON the edge host logs. Only these
-/// fields are ever printed: a line can carry nothing secret past this type.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One edge decision line (the schema of `reelgate_shared::edge_log`), with
+/// where and when CloudWatch stored it. Only the schema's fields are ever
+/// printed: a line can carry nothing secret past this type.
+#[derive(Debug, Clone, PartialEq)]
 pub struct EdgeLine {
-    #[serde(skip)]
+    /// The region whose log group held it.
     pub region: String,
-    #[serde(skip)]
     pub timestamp_ms: i64,
-    #[serde(default)]
-    pub request_id: Option<String>,
-    pub decision: String,
-    pub reason: String,
-    pub status: u16,
-    #[serde(default)]
-    pub video: Option<String>,
-    #[serde(default)]
-    pub user: Option<String>,
-    #[serde(default)]
-    pub latency_us: u64,
-    #[serde(default)]
-    pub token_cache_hit: bool,
-    #[serde(default)]
-    pub cookie_cache_hit: bool,
-    #[serde(default)]
-    pub entitlement_source: Option<String>,
+    pub line: EdgeLogLine,
 }
 
 impl EdgeLine {
-    /// Parses a CloudWatch message: the Node runtime prefixes
-    /// `time\trequest-id\tINFO\t` to what the handler printed.
+    /// Parses a CloudWatch message (see `EdgeLogLine::parse`).
     pub fn parse(message: &str, region: &str, timestamp_ms: i64) -> Option<Self> {
-        let json = &message[message.find('{')?..];
-        let value: Value = serde_json::from_str(json.trim()).ok()?;
-        if value.get("msg").and_then(Value::as_str) != Some("session") {
-            return None;
-        }
-        let mut line: Self = serde_json::from_value(value).ok()?;
-        line.region = region.to_owned();
-        line.timestamp_ms = timestamp_ms;
-        Some(line)
+        Some(Self {
+            region: region.to_owned(),
+            timestamp_ms,
+            line: EdgeLogLine::parse(message)?,
+        })
     }
 
-    pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "timestamp_ms": self.timestamp_ms, "region": self.region, "request_id": self.request_id,
-            "decision": self.decision, "reason": self.reason, "status": self.status, "video": self.video,
-            "user": self.user, "latency_us": self.latency_us, "token_cache_hit": self.token_cache_hit,
-            "cookie_cache_hit": self.cookie_cache_hit, "entitlement_source": self.entitlement_source,
-        })
+    /// `--json` output: the line as the edge wrote it, minus the metric
+    /// envelope, plus CloudWatch's timestamp and the log group's region.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(&self.line).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            for envelope in ["msg", "_aws", "Requests", "LatencyMicros"] {
+                fields.remove(envelope);
+            }
+            fields.insert("timestamp_ms".into(), self.timestamp_ms.into());
+            fields.insert("region".into(), self.region.clone().into());
+        }
+        value
+    }
+
+    pub fn decision(&self) -> &str {
+        &self.line.decision.decision
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.line.decision.reason
+    }
+
+    pub fn status(&self) -> u16 {
+        self.line.decision.status
+    }
+
+    pub fn video(&self) -> Option<&str> {
+        self.line.decision.video.as_ref().map(|v| v.as_str())
     }
 }
 
@@ -99,40 +98,56 @@ pub fn summarize(lines: &[EdgeLine]) -> BTreeMap<String, RegionSummary> {
     by_region
         .into_iter()
         .map(|(region, lines)| {
-            let mut latencies: Vec<u64> = lines.iter().map(|l| l.latency_us).collect();
+            let mut latencies: Vec<u64> = lines.iter().map(|l| l.line.latency_us).collect();
             latencies.sort_unstable();
             let allowed: Vec<_> = lines
                 .iter()
-                .filter(|l| l.decision == "allow" && l.status == 200)
+                .filter(|l| l.decision() == "allow" && l.status() == 200)
                 .collect();
             let mut denied = BTreeMap::new();
-            for line in lines.iter().filter(|l| l.decision == "deny") {
-                *denied.entry(line.reason.clone()).or_insert(0) += 1;
+            for line in lines.iter().filter(|l| l.decision() == "deny") {
+                *denied.entry(line.reason().to_owned()).or_insert(0) += 1;
             }
             let store_backed: Vec<_> = lines
                 .iter()
-                .filter(|l| matches!(l.entitlement_source.as_deref(), Some("cache" | "store")))
+                .filter(|l| {
+                    matches!(
+                        l.line.decision.entitlement_source,
+                        Some(EntitlementSource::Cache | EntitlementSource::Store)
+                    )
+                })
                 .collect();
-            let with_token: Vec<_> = lines.iter().filter(|l| l.user.is_some()).collect();
+            let with_token: Vec<_> = lines
+                .iter()
+                .filter(|l| l.line.decision.user.is_some())
+                .collect();
             let summary = RegionSummary {
                 requests: lines.len(),
-                allowed: lines.iter().filter(|l| l.decision == "allow").count(),
+                allowed: lines.iter().filter(|l| l.decision() == "allow").count(),
                 denied,
-                unavailable: lines.iter().filter(|l| l.status == 503).count(),
+                unavailable: lines.iter().filter(|l| l.status() == 503).count(),
                 p50_us: percentile(&latencies, 0.50),
                 p99_us: percentile(&latencies, 0.99),
                 token_cache_rate: rate(
-                    with_token.iter().filter(|l| l.token_cache_hit).count(),
+                    with_token
+                        .iter()
+                        .filter(|l| l.line.decision.token_cache_hit)
+                        .count(),
                     with_token.len(),
                 ),
                 cookie_cache_rate: rate(
-                    allowed.iter().filter(|l| l.cookie_cache_hit).count(),
+                    allowed
+                        .iter()
+                        .filter(|l| l.line.decision.cookie_cache_hit)
+                        .count(),
                     allowed.len(),
                 ),
                 entitlement_cache_rate: rate(
                     store_backed
                         .iter()
-                        .filter(|l| l.entitlement_source.as_deref() == Some("cache"))
+                        .filter(|l| {
+                            l.line.decision.entitlement_source == Some(EntitlementSource::Cache)
+                        })
                         .count(),
                     store_backed.len(),
                 ),
@@ -148,7 +163,7 @@ mod tests {
 
     fn line(region: &str, decision: &str, reason: &str, status: u16, latency: u64) -> EdgeLine {
         let message = format!(
-            "2026-11-25T03:00:00.000Z\tabc\tINFO\t{{\"msg\":\"session\",\"decision\":\"{decision}\",\"reason\":\"{reason}\",\"status\":{status},\"latency_us\":{latency},\"user\":\"u\",\"token_cache_hit\":true,\"cookie_cache_hit\":{}}}",
+            "2026-11-25T03:00:00.000Z\tabc\tINFO\t{{\"msg\":\"session\",\"region\":\"{region}\",\"request_id\":null,\"decision\":\"{decision}\",\"reason\":\"{reason}\",\"status\":{status},\"user\":\"u\",\"token_cache_hit\":true,\"cookie_cache_hit\":{},\"latency_us\":{latency},\"cold\":false,\"_aws\":{{\"Timestamp\":0,\"CloudWatchMetrics\":[]}},\"Requests\":1,\"LatencyMicros\":{latency}}}",
             status == 200
         );
         EdgeLine::parse(&message, region, 0).unwrap()
@@ -160,7 +175,7 @@ mod tests {
         assert!(EdgeLine::parse("{\"msg\":\"other\"}", "r", 0).is_none());
         let parsed = line("eu-west-1", "allow", "purchase", 200, 120);
         assert_eq!(
-            (parsed.region.as_str(), parsed.latency_us),
+            (parsed.region.as_str(), parsed.line.latency_us),
             ("eu-west-1", 120)
         );
     }

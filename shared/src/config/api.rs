@@ -1,30 +1,19 @@
-//! The regional API's configuration, read from Lambda environment variables
-//! (the API, unlike the edge, has them). Pure: the host passes a lookup
-//! function, so tests and the local stack configure it without touching the
-//! process environment. Every error names the variable.
+//! The regional API's and the pre-token trigger's configuration, read from
+//! Lambda environment variables (the API, unlike the edge, has them). Pure:
+//! the host passes a lookup function, so tests and the local stack configure
+//! it without touching the process environment. Each variable is read once,
+//! here, into the same checked types as the edge's config (`fields`); every
+//! error names the variable. An empty variable counts as unset (CloudFormation
+//! writes "" for an unset optional parameter); an unset variable takes the
+//! default its field documents, and a set but invalid one is an error, never
+//! a fallback.
 
+use super::fields::{
+    self, ConfigError, HttpsUrl, Issuer, Origin, SecretSource, TableName, VideoPathPrefix, err,
+};
 use crate::crypto::PolicyHash;
 use crate::ids::KeyPairId;
 use crate::jwt::{TokenUse, VerifierConfig};
-
-use super::edge::ConfigError;
-
-/// A secret given inline (local stack, tests) or by Secrets Manager ARN
-/// (AWS: read once per container by the host).
-#[derive(Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    Inline(String),
-    Arn(String),
-}
-
-impl std::fmt::Debug for SecretSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Inline(_) => f.write_str("Inline(<redacted>)"),
-            Self::Arn(arn) => write!(f, "Arn({arn})"),
-        }
-    }
-}
 
 /// How `GET /api/videos/{id}/signed-url` builds its policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,132 +27,139 @@ pub enum UrlPolicy {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
-    pub table: String,
+    /// `REELGATE_TABLE`.
+    pub table: TableName,
+    /// `REELGATE_ISSUER`, `REELGATE_CLIENT_IDS`, `REELGATE_LEEWAY_SECONDS`
+    /// (60), `REELGATE_ALLOW_PUBLIC_TEST_KEYS` (false); access tokens only.
     pub verifier: VerifierConfig,
-    pub jwks_url: String,
+    /// `REELGATE_JWKS_URL`; unset: the issuer's `/.well-known/jwks.json`,
+    /// where Cognito publishes it.
+    pub jwks_url: HttpsUrl,
+    /// `REELGATE_WEBHOOK_SECRET` or `REELGATE_WEBHOOK_SECRET_ARN`.
     pub webhook_secret: SecretSource,
+    /// `REELGATE_KEY_PAIR_ID`.
     pub key_pair_id: KeyPairId,
+    /// `REELGATE_SIGNING_KEY_PEM` or `REELGATE_SIGNING_KEY_SECRET_ARN`.
     pub signing_key: SecretSource,
+    /// `REELGATE_POLICY_HASH` (sha1).
     pub hash: PolicyHash,
+    /// `REELGATE_SIGNED_URL_TTL_SECONDS` (300).
     pub signed_url_ttl_seconds: u64,
+    /// `REELGATE_SIGNED_URL_POLICY` (canned).
     pub url_policy: UrlPolicy,
-    /// The viewer-facing `https://host` signed URLs name. Optional because a
-    /// stack learns its distribution's domain only after creating it; until
-    /// it is set, the signed-URL route answers 503 `signed_urls_unconfigured`.
-    pub resource_base: Option<String>,
-    pub video_path_prefix: String,
+    /// `REELGATE_RESOURCE_BASE`: the viewer-facing `https://host` signed URLs
+    /// name. Optional because a stack learns its distribution's domain only
+    /// after creating it; until it is set, the signed-URL route answers 503
+    /// `signed_urls_unconfigured`.
+    pub resource_base: Option<Origin>,
+    /// `REELGATE_VIDEO_PATH_PREFIX` (`/videos/`).
+    pub video_path_prefix: VideoPathPrefix,
+    /// `REELGATE_PREMIUM_GROUPS` (premium), comma-separated.
     pub premium_groups: Vec<String>,
+    /// `REELGATE_ADMIN_GROUP` (admin).
     pub admin_group: String,
-    /// How many per-title grants the pre-token trigger puts in a token.
+}
+
+/// The pre-token-generation trigger's own variables (it needs no issuer or
+/// keys, so it does not read `ApiConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerConfig {
+    /// `REELGATE_TABLE`.
+    pub table: TableName,
+    /// `REELGATE_CLAIMS_MAX_GRANTS` (50): how many per-title grants go in a
+    /// token.
     pub claims_max_grants: usize,
-    /// The trigger's budget for its DynamoDB read (Cognito allows 5 s in all).
+    /// `REELGATE_TRIGGER_TIMEOUT_MS` (1500): the budget for its DynamoDB
+    /// read (Cognito allows 5 s in all).
     pub trigger_timeout_ms: u64,
 }
 
-fn err(field: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        field: field.to_owned(),
-        problem: problem.into(),
-    }
-}
+/// The environment, with empty values read as unset.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-fn secret(
-    env: &dyn Fn(&str) -> Option<String>,
-    inline: &str,
-    arn: &str,
-) -> Result<SecretSource, ConfigError> {
-    match (
-        env(inline).filter(|v| !v.is_empty()),
-        env(arn).filter(|v| !v.is_empty()),
-    ) {
-        (Some(value), None) => Ok(SecretSource::Inline(value)),
-        (None, Some(value))
-            if value.starts_with("arn:aws") && value.contains(":secretsmanager:") =>
-        {
-            Ok(SecretSource::Arn(value))
-        }
-        (None, Some(_)) => Err(err(arn, "is not a Secrets Manager ARN")),
-        (Some(_), Some(_)) => Err(err(
-            inline,
-            format!("set either {inline} or {arn}, not both"),
-        )),
-        (None, None) => Err(err(inline, format!("is required (or {arn})"))),
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.is_empty())
     }
-}
 
-fn number(
-    env: &dyn Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    let value = match env(name) {
-        None => default,
-        Some(text) => text
-            .parse()
-            .map_err(|_| err(name, "must be a whole number"))?,
-    };
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(err(
-            name,
-            format!("must be between {} and {}", range.start(), range.end()),
-        ))
+    fn required(&self, name: &str) -> Result<String, ConfigError> {
+        self.get(name).ok_or_else(|| err(name, "is required"))
     }
-}
 
-fn list(value: Option<String>) -> Vec<String> {
-    value
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    fn whole(&self, name: &str) -> Result<Option<u64>, ConfigError> {
+        self.get(name)
+            .map(|text| {
+                text.parse()
+                    .map_err(|_| err(name, "must be a whole number"))
+            })
+            .transpose()
+    }
+
+    fn number(
+        &self,
+        name: &str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        fields::bounded(name, self.whole(name)?, default, range)
+    }
+
+    fn list(&self, name: &str) -> Option<Vec<String>> {
+        self.get(name).map(|value| {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+
+    fn secret(&self, inline: &str, arn: &str, pem: bool) -> Result<SecretSource, ConfigError> {
+        SecretSource::one_of((inline, self.get(inline)), (arn, self.get(arn)), pem)
+    }
+
+    fn table(&self) -> Result<TableName, ConfigError> {
+        TableName::parse("REELGATE_TABLE", &self.required("REELGATE_TABLE")?)
+    }
 }
 
 impl ApiConfig {
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &str| {
-            env(name)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| err(name, "is required"))
-        };
-        let issuer = required("REELGATE_ISSUER")?;
-        if !issuer.starts_with("https://") && !issuer.starts_with("http://127.0.0.1") {
-            return Err(err("REELGATE_ISSUER", "must be an https:// URL"));
-        }
-        let client_ids = list(env("REELGATE_CLIENT_IDS"));
-        if client_ids.is_empty() {
-            return Err(err(
-                "REELGATE_CLIENT_IDS",
-                "must list at least one app client id",
-            ));
-        }
-        let mut verifier = VerifierConfig::new(issuer.clone(), client_ids);
+        let env = Env(env);
+        let issuer = Issuer::parse("REELGATE_ISSUER", &env.required("REELGATE_ISSUER")?)?;
+        let client_ids = fields::client_ids(
+            "REELGATE_CLIENT_IDS",
+            env.list("REELGATE_CLIENT_IDS").unwrap_or_default(),
+        )?;
+        let mut verifier = VerifierConfig::new(issuer.to_string(), client_ids);
         verifier.token_use = TokenUse::Access;
-        verifier.leeway_seconds = number(env, "REELGATE_LEEWAY_SECONDS", 60, 0..=300)?;
-        verifier.allow_public_test_keys = match env("REELGATE_ALLOW_PUBLIC_TEST_KEYS").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                return Err(err(
-                    "REELGATE_ALLOW_PUBLIC_TEST_KEYS",
-                    "must be true or false",
-                ));
-            }
+        verifier.leeway_seconds = fields::leeway_seconds(
+            "REELGATE_LEEWAY_SECONDS",
+            env.whole("REELGATE_LEEWAY_SECONDS")?,
+        )?;
+        verifier.allow_public_test_keys =
+            match env.get("REELGATE_ALLOW_PUBLIC_TEST_KEYS").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(_) => {
+                    return Err(err(
+                        "REELGATE_ALLOW_PUBLIC_TEST_KEYS",
+                        "must be true or false",
+                    ));
+                }
+            };
+        let jwks_url = match env.get("REELGATE_JWKS_URL") {
+            None => issuer.jwks_url(),
+            Some(url) => HttpsUrl::parse("REELGATE_JWKS_URL", &url)?,
         };
-        let jwks_url =
-            env("REELGATE_JWKS_URL").unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
-        let key_pair_id = KeyPairId::parse(&required("REELGATE_KEY_PAIR_ID")?)
+        let key_pair_id = KeyPairId::parse(&env.required("REELGATE_KEY_PAIR_ID")?)
             .map_err(|e| err("REELGATE_KEY_PAIR_ID", e.to_string()))?;
-        let hash = match env("REELGATE_POLICY_HASH").as_deref() {
-            None | Some("sha1") => PolicyHash::Sha1,
-            Some("sha256") => PolicyHash::Sha256,
-            Some(_) => return Err(err("REELGATE_POLICY_HASH", "must be sha1 or sha256")),
-        };
-        let url_policy = match env("REELGATE_SIGNED_URL_POLICY").as_deref() {
+        let hash = fields::policy_hash(
+            "REELGATE_POLICY_HASH",
+            env.get("REELGATE_POLICY_HASH").as_deref(),
+        )?;
+        let url_policy = match env.get("REELGATE_SIGNED_URL_POLICY").as_deref() {
             None | Some("canned") => UrlPolicy::Canned,
             Some("wildcard") => UrlPolicy::Wildcard,
             Some(_) => {
@@ -173,56 +169,63 @@ impl ApiConfig {
                 ));
             }
         };
-        let resource_base = env("REELGATE_RESOURCE_BASE").filter(|v| !v.is_empty());
-        if let Some(base) = &resource_base
-            && (!(base.starts_with("https://") || base.starts_with("http://127.0.0.1"))
-                || base.ends_with('/'))
-        {
-            return Err(err(
-                "REELGATE_RESOURCE_BASE",
-                "must be https://host with no trailing slash",
-            ));
-        }
-        let table = required("REELGATE_TABLE")?;
-        let premium_groups = match env("REELGATE_PREMIUM_GROUPS") {
-            None => vec!["premium".to_owned()],
-            value => list(value),
+        let resource_base = env
+            .get("REELGATE_RESOURCE_BASE")
+            .map(|base| Origin::parse("REELGATE_RESOURCE_BASE", &base))
+            .transpose()?;
+        let video_path_prefix = match env.get("REELGATE_VIDEO_PATH_PREFIX") {
+            None => VideoPathPrefix::default(),
+            Some(prefix) => VideoPathPrefix::parse("REELGATE_VIDEO_PATH_PREFIX", &prefix)?,
         };
+        let premium_groups = match env.list("REELGATE_PREMIUM_GROUPS") {
+            None => vec!["premium".to_owned()],
+            Some(groups) => fields::groups("REELGATE_PREMIUM_GROUPS", groups)?,
+        };
+        let admin_group = env
+            .get("REELGATE_ADMIN_GROUP")
+            .unwrap_or_else(|| "admin".to_owned());
+        let admin_group = fields::groups("REELGATE_ADMIN_GROUP", vec![admin_group])?.remove(0);
         Ok(Self {
-            table,
+            table: env.table()?,
             verifier,
             jwks_url,
-            webhook_secret: secret(
-                env,
+            webhook_secret: env.secret(
                 "REELGATE_WEBHOOK_SECRET",
                 "REELGATE_WEBHOOK_SECRET_ARN",
+                false,
             )?,
             key_pair_id,
-            signing_key: secret(
-                env,
+            signing_key: env.secret(
                 "REELGATE_SIGNING_KEY_PEM",
                 "REELGATE_SIGNING_KEY_SECRET_ARN",
+                true,
             )?,
             hash,
-            signed_url_ttl_seconds: number(
-                env,
+            signed_url_ttl_seconds: env.number(
                 "REELGATE_SIGNED_URL_TTL_SECONDS",
                 300,
                 30..=86_400,
             )?,
             url_policy,
             resource_base,
-            video_path_prefix: env("REELGATE_VIDEO_PATH_PREFIX")
-                .unwrap_or_else(|| "/videos/".to_owned()),
+            video_path_prefix,
             premium_groups,
-            admin_group: env("REELGATE_ADMIN_GROUP").unwrap_or_else(|| "admin".to_owned()),
-            claims_max_grants: number(
-                env,
+            admin_group,
+        })
+    }
+}
+
+impl TriggerConfig {
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(env);
+        Ok(Self {
+            table: env.table()?,
+            claims_max_grants: env.number(
                 "REELGATE_CLAIMS_MAX_GRANTS",
                 crate::entitlement::DEFAULT_MAX_GRANTS as u64,
                 0..=200,
             )? as usize,
-            trigger_timeout_ms: number(env, "REELGATE_TRIGGER_TIMEOUT_MS", 1500, 100..=4000)?,
+            trigger_timeout_ms: env.number("REELGATE_TRIGGER_TIMEOUT_MS", 1500, 100..=4000)?,
         })
     }
 }
@@ -263,7 +266,7 @@ mod tests {
         assert_eq!(config.verifier.client_ids, ["a", "b"]);
         assert_eq!(config.signed_url_ttl_seconds, 300);
         assert_eq!(
-            config.jwks_url,
+            &*config.jwks_url,
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X/.well-known/jwks.json"
         );
         assert!(
@@ -281,6 +284,10 @@ mod tests {
             ("REELGATE_SIGNED_URL_TTL_SECONDS", "5"),
             ("REELGATE_SIGNED_URL_POLICY", "any"),
             ("REELGATE_RESOURCE_BASE", "https://d.net/"),
+            ("REELGATE_TABLE", "a"),
+            ("REELGATE_LEEWAY_SECONDS", "soon"),
+            ("REELGATE_POLICY_HASH", "md5"),
+            ("REELGATE_SIGNING_KEY_SECRET_ARN", "arn:aws:s3:::b"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.retain(|(k, _)| *k != name);
@@ -295,6 +302,102 @@ mod tests {
         assert_eq!(
             ApiConfig::from_env(&env(&missing)).unwrap_err().field,
             "REELGATE_WEBHOOK_SECRET"
+        );
+    }
+
+    fn with(name: &str, value: &str) -> Result<ApiConfig, ConfigError> {
+        let mut pairs = BASE.to_vec();
+        pairs.retain(|(k, _)| *k != name);
+        pairs.push((name, value));
+        ApiConfig::from_env(&env(&pairs))
+    }
+
+    #[test]
+    fn a_remote_host_dressed_as_loopback_is_not_an_issuer() {
+        for issuer in [
+            "http://127.0.0.1.evil.com/pool",
+            "http://localhost@evil/pool",
+        ] {
+            assert_eq!(
+                with("REELGATE_ISSUER", issuer).unwrap_err().field,
+                "REELGATE_ISSUER",
+                "{issuer}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_jwks_url_is_checked() {
+        for url in [
+            "http://evil.example/jwks.json",
+            "http://127.0.0.1.evil.com/jwks.json",
+            "https://user@idp.example/jwks.json",
+            "not a url",
+        ] {
+            assert_eq!(
+                with("REELGATE_JWKS_URL", url).unwrap_err().field,
+                "REELGATE_JWKS_URL",
+                "{url}"
+            );
+        }
+        let url = "http://127.0.0.1:8080/idp/.well-known/jwks.json";
+        assert_eq!(&*with("REELGATE_JWKS_URL", url).unwrap().jwks_url, url);
+    }
+
+    #[test]
+    fn the_video_path_prefix_is_checked() {
+        for prefix in ["videos", "/videos", "/a//b/", "/v*/"] {
+            assert_eq!(
+                with("REELGATE_VIDEO_PATH_PREFIX", prefix)
+                    .unwrap_err()
+                    .field,
+                "REELGATE_VIDEO_PATH_PREFIX",
+                "{prefix}"
+            );
+        }
+        assert_eq!(
+            &*with("REELGATE_VIDEO_PATH_PREFIX", "/media/")
+                .unwrap()
+                .video_path_prefix,
+            "/media/"
+        );
+    }
+
+    #[test]
+    fn an_inline_signing_key_must_be_a_pem() {
+        let mut pairs = BASE.to_vec();
+        pairs.retain(|(k, _)| *k != "REELGATE_SIGNING_KEY_SECRET_ARN");
+        pairs.push(("REELGATE_SIGNING_KEY_PEM", "not a key"));
+        assert_eq!(
+            ApiConfig::from_env(&env(&pairs)).unwrap_err().field,
+            "REELGATE_SIGNING_KEY_PEM"
+        );
+    }
+
+    #[test]
+    fn a_bad_trigger_variable_is_an_error_not_a_default() {
+        let base = [("REELGATE_TABLE", "reelgate")];
+        let config = TriggerConfig::from_env(&env(&base)).unwrap();
+        assert_eq!(
+            (config.claims_max_grants, config.trigger_timeout_ms),
+            (50, 1500)
+        );
+        for (name, value) in [
+            ("REELGATE_CLAIMS_MAX_GRANTS", "fifty"),
+            ("REELGATE_CLAIMS_MAX_GRANTS", "500"),
+            ("REELGATE_TRIGGER_TIMEOUT_MS", "1.5s"),
+            ("REELGATE_TRIGGER_TIMEOUT_MS", "9000"),
+        ] {
+            let pairs = [base[0], (name, value)];
+            assert_eq!(
+                TriggerConfig::from_env(&env(&pairs)).unwrap_err().field,
+                name,
+                "{name}={value}"
+            );
+        }
+        assert_eq!(
+            TriggerConfig::from_env(&env(&[])).unwrap_err().field,
+            "REELGATE_TABLE"
         );
     }
 }

@@ -1,44 +1,18 @@
 use serde::Deserialize;
 
+use super::fields::{
+    self, ConfigError, HttpsUrl, Issuer, Origin, SecretSource, TableName, VideoPathPrefix, err,
+};
 use crate::cloudfront::{CookieAttributes, SameSite};
 use crate::crypto::{KeySlot, PolicyHash};
 use crate::ids::{KeyPairId, VideoId};
 use crate::jwt::{Jwks, PUBLIC_TEST_KIDS, TokenUse, VerifierConfig};
 use crate::time::EpochSeconds;
 
-/// A config mistake: which field, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("config field `{field}`: {problem}")]
-pub struct ConfigError {
-    pub field: String,
-    pub problem: String,
-}
-
-fn err(field: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        field: field.to_owned(),
-        problem: problem.into(),
-    }
-}
-
-/// Where the CloudFront signing key comes from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// Inline PEM: local stack and tests only.
-    Pem(String),
-    /// A Secrets Manager secret replicated to the edge regions; the host
-    /// reads it once per container.
-    SecretArn(String),
-}
-
-impl std::fmt::Debug for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Pem(_) => f.write_str("Pem(<redacted>)"),
-            Self::SecretArn(arn) => write!(f, "SecretArn({arn})"),
-        }
-    }
-}
+/// Where the CloudFront signing key comes from: inline PEM (local stack and
+/// tests only; `EdgeConfig::for_deployment` refuses it) or a Secrets Manager
+/// secret replicated to the edge regions, read once per container.
+pub type KeySource = SecretSource;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningConfig {
@@ -91,7 +65,7 @@ impl CookieConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableConfig {
-    pub name: String,
+    pub name: TableName,
     pub replica_regions: Vec<String>,
 }
 
@@ -107,7 +81,7 @@ pub struct CacheConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdgeConfig {
     pub verifier: VerifierConfig,
-    pub jwks_url: String,
+    pub jwks_url: HttpsUrl,
     pub jwks: Jwks,
     pub premium_groups: Vec<String>,
     pub signing: SigningConfig,
@@ -115,10 +89,10 @@ pub struct EdgeConfig {
     /// `scheme://host` that policies name. `None`: the viewer's `Host`
     /// (served over https), for stacks whose distribution domain is only known
     /// after the edge function is published (see infra/).
-    pub resource_base: Option<String>,
-    pub video_path_prefix: String,
+    pub resource_base: Option<Origin>,
+    pub video_path_prefix: VideoPathPrefix,
     pub table: TableConfig,
-    pub cors_origins: Vec<String>,
+    pub cors_origins: Vec<Origin>,
     pub cache: CacheConfig,
 }
 
@@ -203,55 +177,6 @@ struct Raw {
     allow_public_test_keys: bool,
 }
 
-fn check_url(field: &str, url: &str, allow_path: bool) -> Result<(), ConfigError> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| {
-            url.strip_prefix("http://127.0.0.1")
-                .map(|r| r.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
-        })
-        .or_else(|| {
-            url.strip_prefix("http://localhost")
-                .map(|r| r.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
-        })
-        .ok_or_else(|| {
-            err(
-                field,
-                "must be an https:// URL (http:// only for 127.0.0.1 or localhost)",
-            )
-        })?;
-    if url.starts_with("https://") && rest.split('/').next().is_none_or(str::is_empty) {
-        return Err(err(field, "has no host"));
-    }
-    if url.contains(['?', '#', '*', ' ']) {
-        return Err(err(field, "must not contain ?, #, * or spaces"));
-    }
-    if !allow_path && (rest.contains('/')) {
-        return Err(err(
-            field,
-            "must be scheme://host[:port] with no path or trailing slash",
-        ));
-    }
-    Ok(())
-}
-
-fn seconds(
-    field: &str,
-    value: Option<u64>,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    let value = value.unwrap_or(default);
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(err(
-            field,
-            format!("must be between {} and {}", range.start(), range.end()),
-        ))
-    }
-}
-
 fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
@@ -271,30 +196,73 @@ impl EdgeConfig {
         Self::validate(raw)
     }
 
-    fn validate(raw: Raw) -> Result<Self, ConfigError> {
-        check_url("issuer", &raw.issuer, true)?;
-        check_url("jwks_url", &raw.jwks_url, true)?;
-        if raw.issuer.ends_with('/') {
+    /// `from_json`, plus what a config built for deployment must not
+    /// have: keys whose private half is public (`allow_public_test_keys`),
+    /// an inline private key (deployed keys live in Secrets Manager, not in
+    /// a zip that CloudFront replicates and anyone with `lambda:GetFunction`
+    /// can download), or a loopback URL. `scripts/build-edge` applies it to
+    /// every bundle except the local stack's (`--dev`).
+    pub fn for_deployment(json: &str) -> Result<Self, ConfigError> {
+        let config = Self::from_json(json)?;
+        if config.verifier.allow_public_test_keys {
             return Err(err(
+                "allow_public_test_keys",
+                "must not be set in a config built for deployment",
+            ));
+        }
+        let inline = [
+            ("signing.private_key_pem", Some(&config.signing.key)),
+            (
+                "signing.next.private_key_pem",
+                config.signing.next.as_ref().map(|next| &next.key),
+            ),
+        ];
+        for (field, key) in inline {
+            if let Some(KeySource::Inline(_)) = key {
+                return Err(err(
+                    field,
+                    "must not be inline in a config built for deployment: use private_key_secret_arn",
+                ));
+            }
+        }
+        let urls = [
+            (
                 "issuer",
-                "must not end with / (Cognito's iss has none)",
-            ));
+                Some(
+                    Issuer::parse("issuer", &config.verifier.issuer)?
+                        .url()
+                        .clone(),
+                ),
+            ),
+            ("jwks_url", Some(config.jwks_url.clone())),
+            (
+                "resource_base",
+                config.resource_base.as_ref().map(|o| o.url().clone()),
+            ),
+        ];
+        for (field, url) in urls {
+            if url.is_some_and(|url| url.is_loopback()) {
+                return Err(err(
+                    field,
+                    "must not be a loopback URL in a config built for deployment",
+                ));
+            }
         }
-        if raw.client_ids.is_empty() || raw.client_ids.iter().any(|c| c.is_empty() || c.len() > 128)
-        {
-            return Err(err(
-                "client_ids",
-                "must list at least one app client id (1-128 chars each)",
-            ));
-        }
+        Ok(config)
+    }
+
+    fn validate(raw: Raw) -> Result<Self, ConfigError> {
+        let issuer = Issuer::parse("issuer", &raw.issuer)?;
+        let jwks_url = HttpsUrl::parse("jwks_url", &raw.jwks_url)?;
+        let client_ids = fields::client_ids("client_ids", raw.client_ids)?;
         let token_use = match raw.token_use.as_deref() {
             None | Some("access") => TokenUse::Access,
             Some("id") => TokenUse::Id,
             Some(_) => return Err(err("token_use", "must be \"access\" or \"id\"")),
         };
-        let mut verifier = VerifierConfig::new(raw.issuer, raw.client_ids);
+        let mut verifier = VerifierConfig::new(issuer.to_string(), client_ids);
         verifier.token_use = token_use;
-        verifier.leeway_seconds = seconds("leeway_seconds", raw.leeway_seconds, 60, 0..=300)?;
+        verifier.leeway_seconds = fields::leeway_seconds("leeway_seconds", raw.leeway_seconds)?;
         verifier.allow_public_test_keys = raw.allow_public_test_keys;
         let jwks = raw.jwks.unwrap_or_default();
         if let Some(bad) = jwks
@@ -318,79 +286,53 @@ impl EdgeConfig {
                 "must be an RSA key with n and e",
             ));
         }
-        let premium_groups = raw
-            .premium_groups
-            .unwrap_or_else(|| vec!["premium".to_owned()]);
+        let premium_groups = match raw.premium_groups {
+            None => vec!["premium".to_owned()],
+            Some(groups) => fields::groups("premium_groups", groups)?,
+        };
         let signing = Self::signing(raw.signing)?;
         let cookie = Self::cookie(raw.cookie)?;
-        if let Some(base) = &raw.resource_base {
-            check_url("resource_base", base, false)?;
-        }
-        let video_path_prefix = raw
-            .video_path_prefix
-            .unwrap_or_else(|| "/videos/".to_owned());
-        if !video_path_prefix.starts_with('/')
-            || !video_path_prefix.ends_with('/')
-            || video_path_prefix.len() < 3
-            || !video_path_prefix
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
-            || video_path_prefix.contains("//")
-        {
-            return Err(err(
-                "video_path_prefix",
-                "must look like /videos/ (letters, digits, _ and -, between slashes)",
-            ));
-        }
-        if raw.table.name.len() < 3
-            || raw.table.name.len() > 255
-            || !raw
-                .table
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
-        {
-            return Err(err(
-                "table.name",
-                "must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
-            ));
-        }
+        let resource_base = raw
+            .resource_base
+            .map(|base| Origin::parse("resource_base", &base))
+            .transpose()?;
+        let video_path_prefix = match raw.video_path_prefix {
+            None => VideoPathPrefix::default(),
+            Some(prefix) => VideoPathPrefix::parse("video_path_prefix", &prefix)?,
+        };
+        let table_name = TableName::parse("table.name", &raw.table.name)?;
         if let Some(bad) = raw.table.replica_regions.iter().find(|r| !is_region(r)) {
             return Err(err(
                 "table.replica_regions",
                 format!("{bad:?} is not an AWS region name"),
             ));
         }
-        if let Some(bad) = raw
+        let cors_origins = raw
             .cors_origins
             .iter()
-            .find(|o| check_url("cors_origins", o, false).is_err())
-        {
-            return Err(err(
-                "cors_origins",
-                format!("{bad:?} must be an origin like https://player.example.com"),
-            ));
-        }
-        if !raw.cors_origins.is_empty() && cookie.same_site != SameSite::None {
+            .enumerate()
+            .map(|(i, origin)| Origin::parse(&format!("cors_origins[{i}]"), origin))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !cors_origins.is_empty() && cookie.same_site != SameSite::None {
             return Err(err(
                 "cookie.same_site",
                 "must be \"None\" when cors_origins is set, or browsers will not send the cookies cross-site",
             ));
         }
         let cache = CacheConfig {
-            positive_seconds: seconds(
+            positive_seconds: fields::bounded(
                 "cache.positive_seconds",
                 raw.cache.positive_seconds,
                 60,
                 0..=3600,
             )?,
-            negative_seconds: seconds(
+            negative_seconds: fields::bounded(
                 "cache.negative_seconds",
                 raw.cache.negative_seconds,
                 10,
                 0..=300,
             )?,
-            claims_trusted_seconds: seconds(
+            claims_trusted_seconds: fields::bounded(
                 "cache.claims_trusted_seconds",
                 raw.cache.claims_trusted_seconds,
                 300,
@@ -399,18 +341,18 @@ impl EdgeConfig {
         };
         Ok(Self {
             verifier,
-            jwks_url: raw.jwks_url,
+            jwks_url,
             jwks,
             premium_groups,
             signing,
             cookie,
-            resource_base: raw.resource_base,
+            resource_base,
             video_path_prefix,
             table: TableConfig {
-                name: raw.table.name,
+                name: table_name,
                 replica_regions: raw.table.replica_regions,
             },
-            cors_origins: raw.cors_origins,
+            cors_origins,
             cache,
         })
     }
@@ -419,11 +361,7 @@ impl EdgeConfig {
         let key_pair_id = KeyPairId::parse(&raw.key_pair_id)
             .map_err(|e| err("signing.key_pair_id", e.to_string()))?;
         let key = Self::key_source("signing", raw.private_key_pem, raw.private_key_secret_arn)?;
-        let hash = match raw.hash.as_deref() {
-            None | Some("sha1") => PolicyHash::Sha1,
-            Some("sha256") => PolicyHash::Sha256,
-            Some(_) => return Err(err("signing.hash", "must be \"sha1\" or \"sha256\"")),
-        };
+        let hash: PolicyHash = fields::policy_hash("signing.hash", raw.hash.as_deref())?;
         let next = match raw.next {
             None => None,
             Some(next) => {
@@ -465,34 +403,11 @@ impl EdgeConfig {
         pem: Option<String>,
         arn: Option<String>,
     ) -> Result<KeySource, ConfigError> {
-        match (pem, arn) {
-            (Some(pem), None) => {
-                if !pem.contains("-----BEGIN ") || !pem.contains("PRIVATE KEY-----") {
-                    return Err(err(
-                        &format!("{field}.private_key_pem"),
-                        "is not a PEM private key",
-                    ));
-                }
-                Ok(KeySource::Pem(pem))
-            }
-            (None, Some(arn)) => {
-                if !arn.starts_with("arn:aws") || arn.split(':').nth(2) != Some("secretsmanager") {
-                    return Err(err(
-                        &format!("{field}.private_key_secret_arn"),
-                        "is not a Secrets Manager ARN",
-                    ));
-                }
-                Ok(KeySource::SecretArn(arn))
-            }
-            (Some(_), Some(_)) => Err(err(
-                field,
-                "set exactly one of private_key_pem and private_key_secret_arn",
-            )),
-            (None, None) => Err(err(
-                field,
-                "needs private_key_pem or private_key_secret_arn",
-            )),
-        }
+        SecretSource::one_of(
+            (&format!("{field}.private_key_pem"), pem),
+            (&format!("{field}.private_key_secret_arn"), arn),
+            true,
+        )
     }
 
     fn cookie(raw: RawCookie) -> Result<CookieConfig, ConfigError> {
@@ -508,7 +423,7 @@ impl EdgeConfig {
             }
         };
         let config = CookieConfig {
-            ttl_seconds: seconds("cookie.ttl_seconds", raw.ttl_seconds, 300, 30..=86_400)?,
+            ttl_seconds: fields::bounded("cookie.ttl_seconds", raw.ttl_seconds, 300, 30..=86_400)?,
             domain: raw.domain,
             same_site,
             bind_client_ip: raw.bind_client_ip.unwrap_or(false),
@@ -591,7 +506,7 @@ mod tests {
             (
                 "/signing/private_key_secret_arn",
                 json!("arn:aws:secretsmanager:us-east-1:1:secret:x"),
-                "signing",
+                "signing.private_key_pem",
             ),
             ("/signing/hash", json!("md5"), "signing.hash"),
             ("/cookie/ttl_seconds", json!(5), "cookie.ttl_seconds"),
@@ -599,6 +514,19 @@ mod tests {
             ("/cookie/domain", json!("a;b"), "cookie.domain"),
             ("/resource_base", json!("https://d.net/"), "resource_base"),
             ("/video_path_prefix", json!("videos"), "video_path_prefix"),
+            (
+                "/jwks_url",
+                json!("http://127.0.0.1.evil.com/jwks.json"),
+                "jwks_url",
+            ),
+            ("/jwks_url", json!("http://localhost@evil/jwks"), "jwks_url"),
+            ("/issuer", json!("http://127.0.0.1.evil.com/pool"), "issuer"),
+            (
+                "/resource_base",
+                json!("http://localhost@evil"),
+                "resource_base",
+            ),
+            ("/premium_groups", json!([""]), "premium_groups"),
             ("/table/name", json!("a"), "table.name"),
             (
                 "/table/replica_regions",
@@ -670,7 +598,7 @@ mod tests {
             ),
             (
                 json!({"key_pair_id": "K2NEXT", "activate_at": 1}),
-                "signing.next",
+                "signing.next.private_key_pem",
             ),
         ];
         for (next, field) in cases {
@@ -680,5 +608,72 @@ mod tests {
             staged(json!({"key_pair_id": "K2NEXT", "private_key_pem": NEXT_PEM})),
             "signing.next.activate_at"
         );
+    }
+
+    const DEV: &str = include_str!("../../../edge-auth/config.dev.json");
+
+    fn deploy_with(pointer: &str, value: serde_json::Value) -> Result<EdgeConfig, ConfigError> {
+        let mut doc: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
+        doc["signing"]["private_key_pem"] = serde_json::Value::Null;
+        doc["signing"]["private_key_secret_arn"] =
+            "arn:aws:secretsmanager:us-east-1:1:secret:k".into();
+        match doc.pointer_mut(pointer) {
+            Some(slot) => *slot = value,
+            None => {
+                let (parent, key) = pointer.rsplit_once('/').unwrap();
+                doc.pointer_mut(parent).unwrap()[key] = value;
+            }
+        }
+        EdgeConfig::for_deployment(&doc.to_string())
+    }
+
+    #[test]
+    fn a_deployable_config_is_accepted_for_deployment() {
+        assert!(deploy_with("/table/name", "reelgate".into()).is_ok());
+    }
+
+    #[test]
+    fn deployment_refuses_public_test_keys() {
+        assert_eq!(
+            deploy_with("/allow_public_test_keys", true.into())
+                .unwrap_err()
+                .field,
+            "allow_public_test_keys"
+        );
+    }
+
+    #[test]
+    fn deployment_refuses_an_inline_private_key() {
+        assert_eq!(
+            EdgeConfig::for_deployment(EXAMPLE).unwrap_err().field,
+            "signing.private_key_pem"
+        );
+        let next = serde_json::json!({"key_pair_id": "K2NEXT", "private_key_pem": NEXT_PEM, "activate_at": 1});
+        assert_eq!(
+            deploy_with("/signing/next", next).unwrap_err().field,
+            "signing.next.private_key_pem"
+        );
+    }
+
+    #[test]
+    fn deployment_refuses_loopback_urls() {
+        assert_eq!(
+            deploy_with("/jwks_url", "http://127.0.0.1:8080/jwks.json".into())
+                .unwrap_err()
+                .field,
+            "jwks_url"
+        );
+        assert_eq!(
+            deploy_with("/resource_base", "http://localhost:8080".into())
+                .unwrap_err()
+                .field,
+            "resource_base"
+        );
+    }
+
+    #[test]
+    fn the_dev_config_is_valid_but_not_deployable() {
+        assert!(EdgeConfig::from_json(DEV).is_ok());
+        assert!(EdgeConfig::for_deployment(DEV).is_err());
     }
 }

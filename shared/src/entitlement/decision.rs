@@ -18,8 +18,10 @@ use crate::ids::VideoId;
 use crate::jwt::Claims;
 use crate::time::EpochSeconds;
 
-/// Why access was granted; logged and returned to the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why access was granted; logged and returned to the client. Its serde
+/// form is `as_str`'s (the edge's log line, `shared::edge_log`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Basis {
     PremiumGroup,
     PremiumPlan,
