@@ -190,6 +190,34 @@ validated_id!(
     }
 );
 
+validated_id!(
+    /// A plan tier (`premium`, `basic`): named by a plan item, a catalogue
+    /// title's tier list and a Stripe subscription's `metadata.tier`. It is part
+    /// of a DynamoDB item and compared for equality, so it keeps the title
+    /// alphabet: nothing that could split a key or smuggle whitespace.
+    Tier,
+    Rule {
+        kind: "tier",
+        max: 64,
+        allowed: "A-Z a-z 0-9 _ -",
+        start_alnum: true,
+        is_allowed: video_char,
+    }
+);
+
+validated_id!(
+    /// A payment provider's payment id (Stripe's `pi_3MtwBwLkdIwHu7ix28a3tqPa`):
+    /// what a refund names, so the grant it bought can be found and revoked.
+    PaymentIntentId,
+    Rule {
+        kind: "payment intent id",
+        max: 128,
+        allowed: "A-Z a-z 0-9 _ -",
+        start_alnum: true,
+        is_allowed: video_char,
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +264,15 @@ mod tests {
     fn user_sub_cannot_split_a_dynamodb_key() {
         assert!(UserSub::parse("8f1c2b7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f").is_ok());
         assert!(UserSub::parse("alice#VIDEO").is_err());
+    }
+
+    #[test]
+    fn tier_and_payment_intent_cannot_split_a_key_or_carry_whitespace() {
+        assert!(Tier::parse("premium").is_ok());
+        assert!(PaymentIntentId::parse("pi_3MtwBwLkdIwHu7ix28a3tqPa").is_ok());
+        for bad in ["premium#X", "pre mium", "", "_x"] {
+            assert!(Tier::parse(bad).is_err(), "{bad:?}");
+            assert!(PaymentIntentId::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }
