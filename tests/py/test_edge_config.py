@@ -195,13 +195,20 @@ class EdgeConfigCustomResource(unittest.TestCase):
         reply = self.run_request(self.package, "Create", self.config())
         self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
         directory = self.published(reply["Data"]["VersionArn"])
+        with open(os.path.join(directory, "config.json")) as f:
+            config = json.load(f)
+        # The deploy rules refuse loopback URLs, and this test's JWKS is served
+        # on loopback (the custom resource fetches it while publishing); every
+        # other deploy rule is checked on the published config as it is.
+        self.assertTrue(config["jwks_url"].startswith(self.base))
+        config["jwks_url"] = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test/.well-known/jwks.json"
+        with open(os.path.join(directory, "config.json"), "w") as f:
+            json.dump(config, f)
         check = subprocess.run(
-            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory],
+            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, "--deploy"],
             capture_output=True, text=True, check=False,
         )
         self.assertEqual(check.returncode, 0, check.stderr)
-        with open(os.path.join(directory, "config.json")) as f:
-            config = json.load(f)
         self.assertNotIn("allow_public_test_keys", config)
         self.assertNotIn("private_key_pem", config["signing"])
         self.assertEqual(config["jwks"], Loopback.jwks)
