@@ -366,6 +366,22 @@ fn the_capacity_model_matches_docs_capacity_md() {
     );
 }
 
+/// `reelgate keys stage` on `config`, naming the next key by `key` (its
+/// flags), to activate at 1800000000.
+fn keys_stage(config: &Path, key_pair_id: &str, key: &[&str]) -> Output {
+    let mut args = vec![
+        "keys",
+        "stage",
+        "--config",
+        config.to_str().unwrap(),
+        "--key-pair-id",
+        key_pair_id,
+    ];
+    args.extend_from_slice(key);
+    args.extend_from_slice(&["--activate-at", "1800000000"]);
+    reelgate(&args)
+}
+
 #[test]
 fn keys_stage_then_promote_rotates_the_edge_signing_key() {
     let dir = TempDir::new("rotate");
@@ -377,19 +393,12 @@ fn keys_stage_then_promote_rotates_the_edge_signing_key() {
         serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     let next_key = keys("rsa2048.pkcs8.pem");
 
-    let staged = reelgate(&[
-        "keys",
-        "stage",
-        "--config",
-        config.to_str().unwrap(),
-        "--key-pair-id",
-        "K2NEXTKEY",
+    let inline = [
         "--key-file",
         next_key.to_str().unwrap(),
         "--allow-inline-key",
-        "--activate-at",
-        "1800000000",
-    ]);
+    ];
+    let staged = keys_stage(&config, "K2NEXTKEY", &inline);
     assert_eq!(staged.status.code(), Some(0), "{}", stderr(&staged));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&staged)).unwrap();
     assert_eq!(doc["signing"]["key_pair_id"], old["signing"]["key_pair_id"]);
@@ -435,19 +444,11 @@ fn keys_stage_then_promote_rotates_the_edge_signing_key() {
         Some(std::fs::read_to_string(&next_key).unwrap().as_str())
     );
 
-    let same_id = reelgate(&[
-        "keys",
-        "stage",
-        "--config",
-        config.to_str().unwrap(),
-        "--key-pair-id",
+    let same_id = keys_stage(
+        &config,
         old["signing"]["key_pair_id"].as_str().unwrap(),
-        "--key-file",
-        next_key.to_str().unwrap(),
-        "--allow-inline-key",
-        "--activate-at",
-        "1800000000",
-    ]);
+        &inline,
+    );
     assert_eq!(same_id.status.code(), Some(2));
     assert!(
         stderr(&same_id).contains("signing.next.key_pair_id"),
@@ -461,18 +462,11 @@ fn keys_stage_then_promote_rotates_the_edge_signing_key() {
 fn keys_stage_refuses_to_embed_a_key_file_without_allow_inline_key() {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge-auth/config.dev.json");
     let next_key = keys("rsa2048.pkcs8.pem");
-    let out = reelgate(&[
-        "keys",
-        "stage",
-        "--config",
-        config.to_str().unwrap(),
-        "--key-pair-id",
+    let out = keys_stage(
+        &config,
         "K2NEXTKEY",
-        "--key-file",
-        next_key.to_str().unwrap(),
-        "--activate-at",
-        "1800000000",
-    ]);
+        &["--key-file", next_key.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).is_empty(), "no config is printed");
     assert!(stderr(&out).contains("--secret-arn"), "{}", stderr(&out));
@@ -483,18 +477,7 @@ fn keys_stage_refuses_to_embed_a_key_file_without_allow_inline_key() {
 fn keys_stage_names_the_next_key_by_its_secret_arn() {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge-auth/config.dev.json");
     let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:reelgate-signing-b";
-    let out = reelgate(&[
-        "keys",
-        "stage",
-        "--config",
-        config.to_str().unwrap(),
-        "--key-pair-id",
-        "K2NEXTKEY",
-        "--secret-arn",
-        arn,
-        "--activate-at",
-        "1800000000",
-    ]);
+    let out = keys_stage(&config, "K2NEXTKEY", &["--secret-arn", arn]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["signing"]["next"]["private_key_secret_arn"], arn);

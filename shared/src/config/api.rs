@@ -289,10 +289,7 @@ mod tests {
             ("REELGATE_POLICY_HASH", "md5"),
             ("REELGATE_SIGNING_KEY_SECRET_ARN", "arn:aws:s3:::b"),
         ] {
-            let mut pairs = BASE.to_vec();
-            pairs.retain(|(k, _)| *k != name);
-            pairs.push((name, value));
-            assert_eq!(ApiConfig::from_env(&env(&pairs)).unwrap_err().field, name);
+            assert_eq!(with(name, value).unwrap_err().field, name, "{name}={value}");
         }
         let missing: Vec<_> = BASE
             .iter()

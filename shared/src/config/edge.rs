@@ -228,11 +228,7 @@ impl EdgeConfig {
         let urls = [
             (
                 "issuer",
-                Some(
-                    Issuer::parse("issuer", &config.verifier.issuer)?
-                        .url()
-                        .clone(),
-                ),
+                Some(HttpsUrl::parse("issuer", &config.verifier.issuer)?),
             ),
             ("jwks_url", Some(config.jwks_url.clone())),
             (
@@ -361,7 +357,7 @@ impl EdgeConfig {
         let key_pair_id = KeyPairId::parse(&raw.key_pair_id)
             .map_err(|e| err("signing.key_pair_id", e.to_string()))?;
         let key = Self::key_source("signing", raw.private_key_pem, raw.private_key_secret_arn)?;
-        let hash: PolicyHash = fields::policy_hash("signing.hash", raw.hash.as_deref())?;
+        let hash = fields::policy_hash("signing.hash", raw.hash.as_deref())?;
         let next = match raw.next {
             None => None,
             Some(next) => {

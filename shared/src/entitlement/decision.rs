@@ -259,6 +259,18 @@ mod tests {
     const ISSUED: u64 = 1_000;
     const WINDOW: u64 = 300;
 
+    /// The log line (serde) and the session response (`as_str`) spell a
+    /// basis the same way, so `reelgate logs` counts what viewers were told.
+    #[test]
+    fn a_basis_serializes_as_its_str() {
+        use Basis::*;
+        for basis in [PremiumGroup, PremiumPlan, Purchase, Rental, Admin] {
+            let json = serde_json::to_string(&basis).unwrap();
+            assert_eq!(json, format!("\"{}\"", basis.as_str()));
+            assert_eq!(serde_json::from_str::<Basis>(&json).unwrap(), basis);
+        }
+    }
+
     fn demo() -> VideoId {
         VideoId::parse("demo").unwrap()
     }
