@@ -72,9 +72,10 @@ fuzz_target!(|data: &[u8]| {
                 Ok(items) => {
                     let wanted = keys.keys();
                     let found = items.iter().filter(|item| {
-                        wanted
-                            .iter()
-                            .any(|key| key.iter().all(|(name, value)| item.get(name) == Some(value)))
+                        wanted.iter().any(|key| {
+                            key.iter()
+                                .all(|(name, value)| item.get(name) == Some(value))
+                        })
                     });
                     exchange.record(FetchResult::Entitlement(
                         snapshot_from_items(found).map_err(|e| e.to_string()),
@@ -126,7 +127,11 @@ fn granted_only_when_entitled(
 ) {
     let token = request
         .header("authorization")
-        .and_then(|h| h.get(..7).filter(|s| s.eq_ignore_ascii_case("bearer ")).map(|_| &h[7..]))
+        .and_then(|h| {
+            h.get(..7)
+                .filter(|s| s.eq_ignore_ascii_case("bearer "))
+                .map(|_| &h[7..])
+        })
         .expect("a session needs a bearer token")
         .trim();
     let parts: Vec<&str> = token.split('.').collect();
@@ -140,7 +145,10 @@ fn granted_only_when_entitled(
         serde_json::from_slice(&B64.decode(parts[1]).expect("base64url payload"))
             .expect("a JSON payload");
     assert_eq!(claims["iss"], ISSUER);
-    assert!(claims["exp"].as_u64().expect("a numeric exp") > NOW, "unexpired");
+    assert!(
+        claims["exp"].as_u64().expect("a numeric exp") > NOW,
+        "unexpired"
+    );
     let sub = claims["sub"].as_str().expect("a sub");
     match source {
         Some(EntitlementSource::Claims) => assert!(
