@@ -1,44 +1,168 @@
 //! A whole Lambda@Edge viewer-request event through the edge core with a
-//! fixed clock: the host protocol is played out (an empty store snapshot for
-//! an entitlement fetch, an unreachable JWKS endpoint) until the core answers.
+//! fixed clock and the test crypto provider, played out by the same
+//! `Exchange` driver every host uses. The fuzz input is the event and the
+//! world the host fetches from: `event \0 table \0 jwks`, where `table` is
+//! the store's items as DynamoDB JSON (a fetch gets those whose keys it
+//! asked for, as `BatchGetItem` does; unparsable: the store fails) and
+//! `jwks` the body a JWKS refetch gets (empty: the fetch fails).
+//!
+//! Invariants: never a panic; every answer has a status and a stable
+//! reason (a refusal's body is `{"error": reason}`, the log's reason); a
+//! 200/302 session only for a bearer token carrying the accepted signature,
+//! the configured issuer and an unexpired `exp`, for a title the token's
+//! claims or a store item of that viewer entitle.
 #![no_main]
 
 use std::sync::LazyLock;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use libfuzzer_sys::fuzz_target;
-use reelgate_edge::event::ViewerRequestEvent;
-use reelgate_edge::{Edge, Fetch, Fetched, Outcome};
-use reelgate_fuzz::{FuzzCrypto, NOW, edge_config_json};
+use reelgate_edge::driver::Exchange;
+use reelgate_edge::event::Request;
+use reelgate_edge::log::EntitlementSource;
+use reelgate_edge::{Edge, Fetch, FetchResult, Step};
+use reelgate_fuzz::{FuzzCrypto, GOOD_SIGNATURE, ISSUER, NOW, edge_config_json, split2};
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::config::EdgeConfig;
-use reelgate_shared::store::Snapshot;
+use reelgate_shared::store::{AttrValue, Item, snapshot_from_items};
+use serde::Deserialize;
 
 static CONFIG: LazyLock<EdgeConfig> =
     LazyLock::new(|| EdgeConfig::from_json(&edge_config_json()).expect("fixture config"));
 
+/// The part of a Lambda@Edge viewer-request event the core reads.
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "Records")]
+    records: Vec<Record>,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    cf: Cf,
+}
+
+#[derive(Deserialize)]
+struct Cf {
+    request: Request,
+}
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = serde_json::from_slice::<ViewerRequestEvent>(data) else {
+    let (event, rest) = split2(data);
+    let (table, jwks) = split2(rest);
+    let Ok(event) = serde_json::from_slice::<Event>(event) else {
         return;
     };
-    let Some(record) = event.records.first() else {
+    let Some(record) = event.records.into_iter().next() else {
         return;
     };
+    let request = record.cf.request;
+    let table: Result<Vec<Item>, _> = serde_json::from_slice(table);
+    let jwks = std::str::from_utf8(jwks).ok().filter(|j| !j.is_empty());
+
     // A fresh core per input: its caches must not carry one input into the next.
     let mut edge = Edge::new(CONFIG.clone(), FuzzCrypto, "eu-central-1");
-    let mut fetched = Fetched::default();
-    for _ in 0..4 {
-        match edge.handle(&record.cf.request, EpochSeconds::new(NOW), &fetched) {
-            Outcome::Respond(response, _) => {
-                serde_json::to_string(&response).expect("a response serializes");
-                return;
-            }
-            Outcome::Fetch(Fetch::Entitlement { .. }) => {
-                fetched.entitlement = Some(Ok(Snapshot::default()));
-            }
-            Outcome::Fetch(Fetch::Jwks { .. }) => {
-                fetched.jwks = Some(Err("unreachable".to_owned()));
-            }
+    let mut exchange = Exchange::new(request.clone());
+    let now = EpochSeconds::new(NOW);
+    let answer = loop {
+        match exchange.step(&mut edge, now) {
+            Step::Ready(answer) => break answer,
+            Step::Fetch(Fetch::Entitlement { keys, .. }) => match &table {
+                Ok(items) => {
+                    let wanted = keys.keys();
+                    let found = items.iter().filter(|item| {
+                        wanted.iter().any(|key| {
+                            key.iter()
+                                .all(|(name, value)| item.get(name) == Some(value))
+                        })
+                    });
+                    exchange.record(FetchResult::Entitlement(
+                        snapshot_from_items(found).map_err(|e| e.to_string()),
+                    ));
+                }
+                Err(_) => exchange.fail("ProvisionedThroughputExceededException".to_owned()),
+            },
+            Step::Fetch(Fetch::Jwks { .. }) => match jwks {
+                Some(body) => exchange.record(FetchResult::Jwks(Ok(body.to_owned()))),
+                None => exchange.fail("jwks_http_503".to_owned()),
+            },
         }
+    };
+
+    let (response, decision) = (&answer.response, &answer.decision);
+    let status = response.status_code();
+    assert_eq!(response.status, status.to_string(), "a numeric status");
+    assert!(
+        !decision.reason.is_empty()
+            && decision
+                .reason
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+        "a stable reason, not {:?}",
+        decision.reason
+    );
+    serde_json::to_string(response).expect("a response serializes");
+    if status >= 400 {
+        assert_eq!(decision.status, status);
+        let body: serde_json::Value =
+            serde_json::from_str(response.body.as_deref().expect("a refusal has a body"))
+                .expect("a refusal's body is JSON");
+        assert_eq!(body, serde_json::json!({"error": &*decision.reason}));
+        assert!(response.header_values("set-cookie").is_empty());
+        return;
     }
-    panic!("the core asked for more I/O after every fetch was answered");
+    assert_eq!(decision.decision, "allow");
+    if request.method == "GET" {
+        assert!(matches!(status, 200 | 302), "a session is 200 or 302");
+        granted_only_when_entitled(&request, &table, decision.entitlement_source);
+    }
 });
+
+/// Checked independently of the core: from the raw header and the raw items.
+fn granted_only_when_entitled(
+    request: &Request,
+    table: &Result<Vec<Item>, serde_json::Error>,
+    source: Option<EntitlementSource>,
+) {
+    let token = request
+        .header("authorization")
+        .and_then(|h| {
+            h.get(..7)
+                .filter(|s| s.eq_ignore_ascii_case("bearer "))
+                .map(|_| &h[7..])
+        })
+        .expect("a session needs a bearer token")
+        .trim();
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "a compact JWS");
+    assert_eq!(
+        B64.decode(parts[2]).as_deref(),
+        Ok(GOOD_SIGNATURE),
+        "only the accepted signature"
+    );
+    let claims: serde_json::Value =
+        serde_json::from_slice(&B64.decode(parts[1]).expect("base64url payload"))
+            .expect("a JSON payload");
+    assert_eq!(claims["iss"], ISSUER);
+    assert!(
+        claims["exp"].as_u64().expect("a numeric exp") > NOW,
+        "unexpired"
+    );
+    let sub = claims["sub"].as_str().expect("a sub");
+    match source {
+        Some(EntitlementSource::Claims) => assert!(
+            claims.get("reelgate:ent").is_some() || claims.get("cognito:groups").is_some(),
+            "entitled by claims the token does not carry"
+        ),
+        Some(EntitlementSource::Store) => {
+            let pk = AttrValue::S(format!("USER#{sub}"));
+            let items = table.as_ref().expect("the store answered");
+            assert!(
+                items.iter().any(|item| item.get("PK") == Some(&pk)),
+                "entitled by the store without an item of this viewer"
+            );
+        }
+        other => panic!("a session entitled from {other:?}"),
+    }
+}
