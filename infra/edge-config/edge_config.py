@@ -31,6 +31,7 @@ import zipfile
 import boto3
 
 from cfn_response import respond
+from config_url import check_url
 
 BUNDLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle")
 # Fields only a local (development) config may carry.
@@ -78,6 +79,10 @@ def deployable_config(text):
         config = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(f"Config is not JSON: {error}") from None
+    # Before anything is fetched from them: the edge's own URL rule (config_url.py).
+    for field in ("issuer", "jwks_url", "resource_base"):
+        if field != "resource_base" or config.get(field) is not None:
+            check_url(field, config.get(field))
     slots = signing_slots(config)
     for field in DEVELOPMENT_FIELDS:
         if config.get(field):
@@ -123,7 +128,8 @@ def check_replicas(config, session):
 
 def fetch_jwks(url):
     """The user pool's signing keys, baked in so a cold container needs no fetch."""
-    with urllib.request.urlopen(url, timeout=10) as response:  # nosec B310: the pool's https URL from the template
+    # nosec B310: `url` passed check_url (https, or http to a loopback host) in deployable_config.
+    with urllib.request.urlopen(url, timeout=10) as response:  # nosec B310
         jwks = json.loads(response.read())
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
         raise ConfigError(f"JWKS at {url} holds no keys")

@@ -4,7 +4,7 @@
 // process, interleaved, same tokens, same keys. Prints medians and
 // peer ÷ ours ratios for the budgets of ARCHITECTURE §10.
 // Usage: scripts/bench-edge   (builds the bundle first)
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -81,20 +81,31 @@ async function scenario(name, ours, peer, make) {
   return { name, ours: median(a), peer: median(b) };
 }
 
-function coldStart(kind, pem) {
-  // A fresh process per sample: module load, key import and first cookie.
+function coldStart(kind, pem, secretArn = null) {
+  // A fresh process per sample: module load, key import and first cookie. With `secretArn` the key
+  // comes from Secrets Manager (moto on loopback) as in a deployment: the clock then includes
+  // importing @aws-sdk/client-secrets-manager and the GetSecretValue round trip, for both.
   const script = `
     let logged = 0;
     console.log = (line) => { logged += line.length; };
     const { loadBundle, config, event, bearer, token } = await import(${JSON.stringify(join(root, "tests/js/helpers.mjs"))});
     const tok = token({ "reelgate:ent": "v=1;g=demo;c=1" });
+    const secretArn = ${JSON.stringify(secretArn)};
     const t1 = performance.now();
     let handler;
     if (${JSON.stringify(kind)} === "ours") {
-      ({ handler } = await loadBundle(config({ signing: { key_pair_id: "K2EDGETEST", private_key_pem: ${JSON.stringify(pem)} } })));
+      const signing = secretArn
+        ? { key_pair_id: "K2EDGETEST", private_key_secret_arn: secretArn, hash: "sha1" }
+        : { key_pair_id: "K2EDGETEST", private_key_pem: ${JSON.stringify(pem)} };
+      ({ handler } = await loadBundle(config({ signing })));
     } else {
       const { peerHandler } = await import(${JSON.stringify(join(root, "tests/js/bench_edge.mjs"))} + "?peer");
-      handler = peerHandler(${JSON.stringify(pem)});
+      let key = ${JSON.stringify(pem)};
+      if (secretArn) {
+        const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+        key = (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
+      }
+      handler = peerHandler(key);
     }
     const r = await handler(event({ headers: bearer(tok) }));
     if (r.status !== "200") throw new Error("cold start failed");
@@ -124,6 +135,36 @@ function cryptoFloor(pem, tokens) {
     rounds.push(Number(process.hrtime.bigint() - start) / 1000 / PER_ROUND);
   }
   return median(rounds);
+}
+
+/// moto_server on a loopback port, for the Secrets Manager the cold-start rows read; the children
+/// inherit its endpoint and test credentials through the environment.
+async function startMoto() {
+  const { freePort } = await import("./helpers.mjs");
+  const port = await freePort();
+  const child = spawn(join(root, ".cache/venv/bin/moto_server"), ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}`);
+    try {
+      await fetch(`${endpoint}/moto-api/`);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error("moto_server did not start");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test",
+  });
+  return { child, endpoint };
+}
+
+async function createSecret(endpoint, pem) {
+  const { SecretsManagerClient, CreateSecretCommand } = await import("@aws-sdk/client-secrets-manager");
+  const client = new SecretsManagerClient({ region: "us-east-1", endpoint });
+  return (await client.send(new CreateSecretCommand({ Name: `reelgate-bench-${process.pid}`, SecretString: pem }))).ARN;
 }
 
 export { peerHandler };
@@ -172,6 +213,20 @@ if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer")) {
   const coldOurs = median(cold.ours.map((c) => c.cold_ms));
   const coldPeer = median(cold.peer.map((c) => c.cold_ms));
   console.log(`cold start to first cookie (ECDSA) | ${coldOurs.toFixed(1)} ms | ${coldPeer.toFixed(1)} ms | ${(coldPeer / coldOurs).toFixed(2)}× | ≥2×`);
+  // The same, with the key in Secrets Manager (moto_server on loopback) as deployed.
+  const moto = await startMoto();
+  try {
+    const secretArn = await createSecret(moto.endpoint, EC_PEM);
+    const secret = { ours: [], peer: [] };
+    for (let i = 0; i < 5; i += 1) {
+      secret.ours.push(coldStart("ours", EC_PEM, secretArn).cold_ms);
+      secret.peer.push(coldStart("peer", EC_PEM, secretArn).cold_ms);
+    }
+    const [o, p] = [median(secret.ours), median(secret.peer)];
+    console.log(`cold start to first cookie, key from Secrets Manager incl. SDK import (ECDSA) | ${o.toFixed(1)} ms | ${p.toFixed(1)} ms | ${(p / o).toFixed(2)}× | ≥1× (≤ the peer's)`);
+  } finally {
+    moto.child.kill("SIGTERM");
+  }
   const rssOurs = median(cold.ours.map((c) => c.rss_mb));
   const rssPeer = median(cold.peer.map((c) => c.rss_mb));
   console.log(`RSS after 2000 requests | ${rssOurs.toFixed(1)} MB | ${rssPeer.toFixed(1)} MB | ours − peer = ${(rssOurs - rssPeer).toFixed(1)} MB | ≤ +8 MB`);

@@ -195,15 +195,17 @@ class EdgeConfigCustomResource(unittest.TestCase):
         reply = self.run_request(self.package, "Create", self.config())
         self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
         directory = self.published(reply["Data"]["VersionArn"])
+        check = subprocess.run(
+            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, "--dev"],
+            capture_output=True, text=True, check=False,
+        )
+        self.assertEqual(check.returncode, 0, check.stderr)
         with open(os.path.join(directory, "config.json")) as f:
             config = json.load(f)
-        # The deploy rules refuse loopback URLs, and this test's JWKS is served
-        # on loopback (the custom resource fetches it while publishing); every
-        # other deploy rule is checked on the published config as it is.
-        self.assertTrue(config["jwks_url"].startswith(self.base))
-        config["jwks_url"] = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test/.well-known/jwks.json"
+        # The deployment rules too, with the JWKS URL the template writes (the pool's https URL)
+        # in place of this test's loopback server, the only loopback thing in it.
         with open(os.path.join(directory, "config.json"), "w") as f:
-            json.dump(config, f)
+            json.dump({**config, "jwks_url": f"{config['issuer']}/.well-known/jwks.json"}, f)
         check = subprocess.run(
             ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, "--deploy"],
             capture_output=True, text=True, check=False,
@@ -228,6 +230,16 @@ class EdgeConfigCustomResource(unittest.TestCase):
         self.assertEqual(reply["Status"], "FAILED")
         self.assertIn("private_key_pem", reply["Reason"])
         self.assertNotIn("BEGIN PRIVATE KEY", reply["Reason"])
+
+    def test_a_jwks_url_the_edge_would_refuse_is_refused_before_it_is_fetched(self):
+        before = self.versions()
+        for url in (f"http://127.0.0.1.evil.com:{self.http.server_port}/jwks.json",
+                    f"http://localhost@127.0.0.1:{self.http.server_port}/jwks.json", "file:///etc/passwd"):
+            reply = self.run_request(self.package, "Update", self.config(jwks_url=url))
+            self.assertEqual(reply["Status"], "FAILED", url)
+            self.assertIn("Config field jwks_url", reply["Reason"])
+            self.assertNotIn("evil", reply["Reason"])
+        self.assertEqual(self.versions(), before)
 
     def test_a_replica_list_not_starting_with_the_home_region_is_refused(self):
         table = {"name": "reelgate-Table", "replica_regions": ["eu-west-1", REGION]}
@@ -294,10 +306,18 @@ class TheTemplateRerunsTheCustomResourceForEveryBundle(unittest.TestCase):
     def test_bundle_version_is_the_config_functions_own_published_version(self):
         resources = load_template()["Resources"]
         function = resources["EdgeConfigFunction"]["Properties"]
-        self.assertEqual(function["CodeUri"], "../dist/edge-config")
         self.assertTrue(function["AutoPublishAlias"])
         self.assertEqual(resources["EdgeConfig"]["Properties"]["BundleVersion"], {"Ref": "EdgeConfigFunction.Version"})
-        self.assertEqual(resources["EdgeFunction"]["Properties"]["CodeUri"], "../dist/edge-lambda")
+
+    def test_sam_build_builds_the_edge_functions_from_source(self):
+        # infra/edge-build/Makefile runs scripts/build-edge in the repository root; scripts/test
+        # runs `sam build` and checks what it made.
+        resources = load_template()["Resources"]
+        for name in ("EdgeFunction", "EdgeConfigFunction", "EdgeLogsFunction"):
+            self.assertEqual(resources[name]["Properties"]["CodeUri"], "edge-build", name)
+            self.assertEqual(resources[name]["Metadata"]["BuildMethod"], "makefile", name)
+            self.assertEqual(resources[name]["Metadata"]["WorkingDirectory"], "../", name)
+            self.assertNotIn("SkipBuild", resources[name]["Metadata"], name)
 
 
 def zip_dir(directory):
