@@ -80,7 +80,11 @@ function parseConfig(config) {
     };
   }
   if (!endpoint && !hostedUi) throw new ReelgateError("invalid_config", "config: cognito needs an endpoint or a hosted_ui");
-  const base = (value, field) => (value == null || value === "" ? new URL(globalThis.location?.href).origin : resolveUrl(requireString(value, field), field).replace(/\/$/, ""));
+  const base = (value, field) => {
+    if (value != null && value !== "") return resolveUrl(requireString(value, field), field).replace(/\/$/, "");
+    if (!globalThis.location) throw new ReelgateError("invalid_config", `config: ${field} is required outside a web page`);
+    return globalThis.location.origin;
+  };
   return { clientId, endpoint, hostedUi, edge: base(config.edge, "edge") };
 }
 

@@ -1,7 +1,7 @@
 //! A development identity provider that speaks the slice of Cognito's JSON
 //! protocol a viewer app uses: `InitiateAuth` with `USER_PASSWORD_AUTH` and
 //! `REFRESH_TOKEN_AUTH`, `RevokeToken` for sign-out, plus the user pool's
-//! JWKS. Tokens are real RS256
+//! JWKS (the Hosted UI's OAuth endpoints are `hosted_ui`). Tokens are real RS256
 //! JWTs shaped like Cognito's, carrying the entitlement claims the
 //! pre-token-generation trigger would add, so the edge and the API verify
 //! them exactly as they verify production tokens.
@@ -152,11 +152,9 @@ impl DevIdp {
                     ));
                 };
                 let user = self
-                    .users
-                    .iter()
-                    .find(|u| u.username == username && u.password == password)
+                    .user_with_password(username, password)
                     .ok_or(IdpError::NotAuthorized("Incorrect username or password."))?;
-                Ok((user.clone(), true))
+                Ok((user, true))
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 let token = param("REFRESH_TOKEN").ok_or(IdpError::InvalidParameter(
@@ -180,6 +178,19 @@ impl DevIdp {
                 "AuthFlow must be USER_PASSWORD_AUTH or REFRESH_TOKEN_AUTH",
             )),
         }
+    }
+
+    /// The user these credentials sign in (password sign-in and the Hosted UI's form).
+    pub fn user_with_password(&self, username: &str, password: &str) -> Option<DemoUser> {
+        self.users
+            .iter()
+            .find(|u| u.username == username && u.password == password)
+            .cloned()
+    }
+
+    /// The user named `username` (a redeemed Hosted UI code names one).
+    pub fn user(&self, username: &str) -> Option<DemoUser> {
+        self.users.iter().find(|u| u.username == username).cloned()
     }
 
     /// Forgets a refresh token, so `REFRESH_TOKEN_AUTH` with it fails from
@@ -320,7 +331,19 @@ async fn initiate_auth(stack: &Stack, body: &[u8]) -> Response {
         Ok(found) => found,
         Err(e) => return amz_json(StatusCode::BAD_REQUEST, e.body()),
     };
-    // What the pre-token-generation trigger adds in AWS.
+    match issue_with_claims(stack, &user, with_refresh).await {
+        Ok(tokens) => amz_json(StatusCode::OK, tokens.to_response()),
+        Err(e) => amz_json(StatusCode::INTERNAL_SERVER_ERROR, e.body()),
+    }
+}
+
+/// Tokens for `user` with the entitlement claims the pre-token-generation
+/// trigger adds in AWS (password sign-in, refresh and the Hosted UI alike).
+pub(crate) async fn issue_with_claims(
+    stack: &Stack,
+    user: &DemoUser,
+    with_refresh: bool,
+) -> Result<Tokens, IdpError> {
     let mut claims = serde_json::Map::new();
     match stack.store.entitlements(&user.sub).await {
         Ok(all) => {
@@ -336,10 +359,7 @@ async fn initiate_auth(stack: &Stack, body: &[u8]) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "token issued without entitlement claims"),
     }
-    match stack.idp.issue(&user, with_refresh, claims, now()) {
-        Ok(tokens) => amz_json(StatusCode::OK, tokens.to_response()),
-        Err(e) => amz_json(StatusCode::INTERNAL_SERVER_ERROR, e.body()),
-    }
+    stack.idp.issue(user, with_refresh, claims, now())
 }
 
 pub(crate) async fn jwks(State(stack): State<Arc<Stack>>) -> Response {

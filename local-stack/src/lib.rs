@@ -5,7 +5,8 @@
 //! `/session/*` → the edge authorizer; `/videos/*` → CloudFront's
 //! signed-cookie check (the shared validator) then the local origin;
 //! `/api/*` → the API router; `/idp/` → a Cognito-compatible identity
-//! provider; `/dev/*` → the demo's config and simulated payment provider;
+//! provider (its Hosted UI under `/idp/oauth2/`); `/dev/*` → the demo's
+//! config and simulated payment provider;
 //! `/` → the demo player.
 
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod cloudfront;
 mod edge_host;
 mod error;
 mod host_check;
+mod hosted_ui;
 mod idp;
 mod origin;
 mod payments;

@@ -22,9 +22,10 @@ use serde_json::{Value, json};
 
 use crate::edge_host::EdgeHost;
 use crate::error::StackError;
+use crate::hosted_ui::HostedUi;
 use crate::idp::DevIdp;
 use crate::store::DevStore;
-use crate::{cloudfront, host_check, idp, payments, users, web};
+use crate::{cloudfront, host_check, hosted_ui, idp, payments, users, web};
 
 /// The dev stack's keys are public (they are in the repository), and every
 /// production configuration refuses them.
@@ -72,6 +73,7 @@ pub(crate) struct Stack {
     pub(crate) store: Arc<DevStore>,
     pub(crate) edge: EdgeHost,
     pub(crate) idp: DevIdp,
+    pub(crate) hosted_ui: HostedUi,
     pub(crate) auth: Authenticator,
     pub(crate) cloudfront_keys: PublicKeySet,
     pub(crate) resource_base: String,
@@ -291,8 +293,24 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         .local_addr()
         .map_err(|e| StackError::Other(e.to_string()))?
         .port();
+    // The app client's callback URLs: the demo page, and `/` of each
+    // cross-origin player page.
+    let callbacks = [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+    ]
+    .into_iter()
+    .chain(
+        args.cors_origins
+            .iter()
+            .map(|o| o.trim_end_matches('/').to_owned()),
+    )
+    .map(|origin| format!("{origin}/"))
+    .collect();
+    let hosted_ui = HostedUi::new(idp.client_id.clone(), callbacks);
     let stack = Arc::new(Stack {
         store,
+        hosted_ui,
         auth: Authenticator::new(
             api_config.verifier.clone(),
             edge_config.jwks.clone(),
@@ -322,7 +340,10 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         .route("/app.js", get(web::app_js))
         .route("/app.css", get(web::app_css))
         .route("/config.json", get(web::page_config))
-        .route("/reelgate-session.js", get(web::session_module))
+        .route(
+            "/reelgate-session.js",
+            get(web::session_module).layer(web::cors(&args.cors_origins, &[Method::GET])),
+        )
         .route("/reelgate-session.d.ts", get(web::session_types))
         .route("/vendor/hls.min.js", get(web::hls))
         .route(
@@ -330,6 +351,16 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
             post(idp::dispatch).layer(web::cors(&args.cors_origins, &[Method::POST])),
         )
         .route("/idp/.well-known/jwks.json", get(idp::jwks))
+        .route("/idp/oauth2/authorize", get(hosted_ui::authorize))
+        .route("/idp/login", post(hosted_ui::login))
+        .route(
+            "/idp/oauth2/token",
+            post(hosted_ui::token).layer(web::cors(&args.cors_origins, &[Method::POST])),
+        )
+        .route(
+            "/idp/oauth2/revoke",
+            post(hosted_ui::revoke).layer(web::cors(&args.cors_origins, &[Method::POST])),
+        )
         .route("/dev/config", get(web::dev_config))
         .route("/dev/pay", post(payments::pay))
         .route("/session/{*rest}", any(cloudfront::session))

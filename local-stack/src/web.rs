@@ -84,7 +84,11 @@ pub async fn dev_config(State(stack): State<Arc<Stack>>) -> Response {
 /// deployment writes; `dev` names what exists only in the local stack.
 pub async fn page_config(State(stack): State<Arc<Stack>>) -> Response {
     let mut response = axum::Json(json!({
-        "cognito": {"endpoint": "/idp/", "client_id": stack.idp.client_id},
+        "cognito": {
+            "endpoint": "/idp/",
+            "client_id": stack.idp.client_id,
+            "hosted_ui": {"domain": "/idp", "redirect_uri": "/", "scopes": ["openid"]},
+        },
         "edge": "",
         "api": "",
         "titles": stack.titles,

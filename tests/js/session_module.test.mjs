@@ -28,6 +28,7 @@ for (const [name, config] of [
   ["no cognito", { edge: "https://d.example.net" }],
   ["no client id", { cognito: { endpoint: "https://cognito-idp.us-east-1.amazonaws.com/" } }],
   ["neither endpoint nor hosted UI", { cognito: { client_id: "abc" } }],
+  ["no edge outside a web page", { cognito: { endpoint: "https://cognito-idp.us-east-1.amazonaws.com/", client_id: "abc" } }],
   ["a hosted UI without redirect_uri", { cognito: { client_id: "abc", hosted_ui: { domain: "https://auth.example.com" } } }],
 ]) {
   test(`a config with ${name} is refused with invalid_config`, () => {
