@@ -77,15 +77,29 @@ fn stripe_s_library_and_reelgate_sign_and_verify_alike() {
     assert_eq!(verdicts.len(), CASES);
     let at = EpochSeconds::new(now);
     for (i, ((secret, payload, _), verdict)) in cases.iter().zip(&verdicts).enumerate() {
-        assert_eq!(verdict["accepted"], true, "case {i}: Stripe refused reelgate's header: {verdict}");
-        let stripe_header = verdict["stripe_header"].as_str().unwrap();
-        assert_eq!(stripe_header, input[i]["header"], "case {i}: headers differ");
         assert_eq!(
-            verify(Some(stripe_header), payload.as_bytes(), secret.as_bytes(), at),
+            verdict["accepted"], true,
+            "case {i}: Stripe refused reelgate's header: {verdict}"
+        );
+        let stripe_header = verdict["stripe_header"].as_str().unwrap();
+        assert_eq!(
+            stripe_header, input[i]["header"],
+            "case {i}: headers differ"
+        );
+        assert_eq!(
+            verify(
+                Some(stripe_header),
+                payload.as_bytes(),
+                secret.as_bytes(),
+                at
+            ),
             Ok(()),
             "case {i}: reelgate refused Stripe's header"
         );
-        assert_eq!(tampered_verdicts[i]["accepted"], false, "case {i}: Stripe accepted a changed body");
+        assert_eq!(
+            tampered_verdicts[i]["accepted"], false,
+            "case {i}: Stripe accepted a changed body"
+        );
         assert_eq!(
             verify(
                 Some(stripe_header),

@@ -142,7 +142,10 @@ async fn item_count(store: &DynamoStore) -> i32 {
 }
 
 fn ids(user: &str, video: &str) -> (UserSub, VideoId) {
-    (UserSub::parse(user).unwrap(), VideoId::parse(video).unwrap())
+    (
+        UserSub::parse(user).unwrap(),
+        VideoId::parse(video).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -155,17 +158,26 @@ async fn a_paid_checkout_grants_once_and_a_refund_by_payment_intent_revokes() {
         checkout("alice-sub", "demo", "pi_3MtwBwLkdIwHu7ix28a3tqPa"),
     );
     let (status, reply, _) = send(&f.router, signed(&paid)).await;
-    assert_eq!((status, &reply["status"]), (StatusCode::OK, &json!("applied")));
+    assert_eq!(
+        (status, &reply["status"]),
+        (StatusCode::OK, &json!("applied"))
+    );
     assert_eq!(reply["event_id"], "evt_checkout_1");
     // Stripe retries the same event (same id) until it sees a 2xx.
     for _ in 0..3 {
         let (status, reply, _) = send(&f.router, signed(&paid)).await;
-        assert_eq!((status, &reply["status"]), (StatusCode::OK, &json!("duplicate")));
+        assert_eq!(
+            (status, &reply["status"]),
+            (StatusCode::OK, &json!("duplicate"))
+        );
     }
     assert_eq!(item_count(&f.store).await, 3, "event, grant, refund index");
     let payment = PaymentIntentId::parse("pi_3MtwBwLkdIwHu7ix28a3tqPa").unwrap();
     let record = f.store.payment(&payment).await.unwrap().unwrap();
-    assert_eq!((record.user.clone(), record.video.clone()), ids("alice-sub", "demo"));
+    assert_eq!(
+        (record.user.clone(), record.video.clone()),
+        ids("alice-sub", "demo")
+    );
     let (user, video) = ids("alice-sub", "demo");
     let grant = f
         .store
@@ -184,7 +196,10 @@ async fn a_paid_checkout_grants_once_and_a_refund_by_payment_intent_revokes() {
                "refunded": true, "amount_refunded": 499}),
     );
     let (status, reply, _) = send(&f.router, signed(&refunded)).await;
-    assert_eq!((status, &reply["status"]), (StatusCode::OK, &json!("applied")));
+    assert_eq!(
+        (status, &reply["status"]),
+        (StatusCode::OK, &json!("applied"))
+    );
     let grant = f
         .store
         .snapshot(&user, &video, Consistency::Strong)
@@ -201,8 +216,14 @@ async fn a_paid_checkout_grants_once_and_a_refund_by_payment_intent_revokes() {
         json!({"id": "re_1", "object": "refund", "payment_intent": payment.as_str(),
                "charge": "ch_1", "status": "succeeded", "amount": 499}),
     );
-    assert_eq!(send(&f.router, signed(&created)).await.1["status"], "applied");
-    assert_eq!(send(&f.router, signed(&refunded)).await.1["status"], "duplicate");
+    assert_eq!(
+        send(&f.router, signed(&created)).await.1["status"],
+        "applied"
+    );
+    assert_eq!(
+        send(&f.router, signed(&refunded)).await.1["status"],
+        "duplicate"
+    );
     // A refund of a payment reelgate never granted changes nothing.
     let foreign = event(
         "evt_refund_3",
@@ -210,7 +231,10 @@ async fn a_paid_checkout_grants_once_and_a_refund_by_payment_intent_revokes() {
         json!({"id": "ch_2", "object": "charge", "payment_intent": "pi_other"}),
     );
     let before = item_count(&f.store).await;
-    assert_eq!(send(&f.router, signed(&foreign)).await.1["status"], "ignored");
+    assert_eq!(
+        send(&f.router, signed(&foreign)).await.1["status"],
+        "ignored"
+    );
     assert_eq!(item_count(&f.store).await, before);
 }
 
@@ -225,9 +249,15 @@ async fn subscriptions_set_and_cancel_the_plan() {
         "customer.subscription.created",
         subscription("bob-sub", "active", end),
     );
-    assert_eq!(send(&f.router, signed(&created)).await.1["status"], "applied");
+    assert_eq!(
+        send(&f.router, signed(&created)).await.1["status"],
+        "applied"
+    );
     let plan = f.store.entitlements(&user).await.unwrap().plan.unwrap();
-    assert_eq!((plan.tier.as_str(), plan.premium_until.get()), ("premium", end));
+    assert_eq!(
+        (plan.tier.as_str(), plan.premium_until.get()),
+        ("premium", end)
+    );
     assert!(plan.is_active(now()));
 
     let renewed = event(
@@ -235,7 +265,10 @@ async fn subscriptions_set_and_cancel_the_plan() {
         "customer.subscription.updated",
         subscription("bob-sub", "active", end + 30 * 86_400),
     );
-    assert_eq!(send(&f.router, signed(&renewed)).await.1["status"], "applied");
+    assert_eq!(
+        send(&f.router, signed(&renewed)).await.1["status"],
+        "applied"
+    );
     let plan = f.store.entitlements(&user).await.unwrap().plan.unwrap();
     assert_eq!(plan.premium_until.get(), end + 30 * 86_400);
 
@@ -244,7 +277,10 @@ async fn subscriptions_set_and_cancel_the_plan() {
         "customer.subscription.deleted",
         subscription("bob-sub", "canceled", end + 30 * 86_400),
     );
-    assert_eq!(send(&f.router, signed(&deleted)).await.1["status"], "applied");
+    assert_eq!(
+        send(&f.router, signed(&deleted)).await.1["status"],
+        "applied"
+    );
     let plan = f.store.entitlements(&user).await.unwrap().plan.unwrap();
     assert!(!plan.is_active(now()), "cancelled now");
 }
@@ -293,7 +329,10 @@ async fn bad_signatures_and_bodies_get_400_and_write_nothing() {
         signed(&event("evt_unknown", "invoice.paid", json!({"id": "in_1"}))),
     )
     .await;
-    assert_eq!((status, &reply["status"]), (StatusCode::OK, &json!("ignored")));
+    assert_eq!(
+        (status, &reply["status"]),
+        (StatusCode::OK, &json!("ignored"))
+    );
     assert_eq!(item_count(&f.store).await, 0, "nothing was written");
 }
 
