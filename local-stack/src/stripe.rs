@@ -41,20 +41,29 @@ struct RefundRequest {
     payment_intent: PaymentIntentId,
 }
 
-fn error(status: StatusCode, reason: &str, detail: impl Into<String>) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": reason, "detail": detail.into()})),
-    )
-        .into_response()
+/// A refusal: status, stable reason, detail.
+struct Failure(StatusCode, &'static str, String);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            axum::Json(json!({"error": self.1, "detail": self.2})),
+        )
+            .into_response()
+    }
+}
+
+fn error(status: StatusCode, reason: &'static str, detail: impl Into<String>) -> Response {
+    Failure(status, reason, detail.into()).into_response()
 }
 
 /// A Stripe-style id: `prefix` and 24 random alphanumerics.
-fn stripe_id(prefix: &str) -> Result<String, Response> {
+fn stripe_id(prefix: &str) -> Result<String, Failure> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| {
-        error(
+        Failure(
             StatusCode::INTERNAL_SERVER_ERROR,
             "randomness",
             e.to_string(),
@@ -68,7 +77,7 @@ fn stripe_id(prefix: &str) -> Result<String, Response> {
 }
 
 /// An event envelope as Stripe sends it.
-fn event(kind: &str, object: Value) -> Result<Value, Response> {
+fn event(kind: &str, object: Value) -> Result<Value, Failure> {
     Ok(json!({
         "id": stripe_id("evt")?,
         "object": "event",
@@ -84,7 +93,7 @@ fn event(kind: &str, object: Value) -> Result<Value, Response> {
 
 /// Signs `event` with the stack's Stripe endpoint secret and delivers it to
 /// the API as Stripe would; returns the API's status and JSON reply.
-async fn deliver(stack: &Stack, event: &Value) -> Result<(u16, Value), Response> {
+async fn deliver(stack: &Stack, event: &Value) -> Result<(u16, Value), Failure> {
     let body = event.to_string();
     let signature = reelgate_api::webhook::sign(
         stack.stripe_webhook_secret.as_bytes(),
@@ -104,7 +113,7 @@ async fn deliver(stack: &Stack, event: &Value) -> Result<(u16, Value), Response>
         .send()
         .await
         .map_err(|e| {
-            error(
+            Failure(
                 StatusCode::BAD_GATEWAY,
                 "webhook_failed",
                 format!("webhook delivery failed: {e}"),
@@ -173,9 +182,9 @@ pub(crate) async fn create_checkout_session(
             &event("checkout.session.completed", session.clone())?,
         )
         .await?;
-        Ok::<_, Response>(answer(session, delivered))
+        Ok::<_, Failure>(answer(session, delivered))
     };
-    result.await.unwrap_or_else(|response| response)
+    result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(crate) async fn create_refund(
@@ -204,7 +213,7 @@ pub(crate) async fn create_refund(
             "livemode": false,
         });
         let delivered = deliver(&stack, &event("charge.refunded", charge.clone())?).await?;
-        Ok::<_, Response>(answer(charge, delivered))
+        Ok::<_, Failure>(answer(charge, delivered))
     };
-    result.await.unwrap_or_else(|response| response)
+    result.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -414,7 +414,7 @@ mod tests {
             AttrValue::S("PI#pi_3MtwBwLkdIwHu7ix28a3tqPa".into())
         );
         assert_eq!(payment_record_from_item(&item).unwrap(), record);
-        assert!(holdings_from_items(&[item.clone()]).is_err());
+        assert!(holdings_from_items(std::slice::from_ref(&item)).is_err());
         let mut bad_item = item;
         bad_item.insert("video_id".into(), AttrValue::S("a/b".into()));
         assert_eq!(
