@@ -123,14 +123,15 @@ async function stopPlayback() {
   await playback?.stop().catch(() => {});
 }
 
-// The simulated payment provider posts a signed webhook (local stack only).
+// The local Stripe simulator creates a Checkout session and, once "paid",
+// sends Stripe's signed checkout.session.completed to the API (local stack only).
 async function buy(title) {
   say(`Buying ${title.name}…`);
   try {
-    await api(state.config.dev.payments, {
+    await api(state.config.dev.stripe_checkout, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ video_id: title.id, type: "purchase.succeeded" }),
+      body: JSON.stringify({ video_id: title.id, kind: "purchase" }),
     });
   } catch (error) {
     return say(`Payment failed (${error.message}).`, "error");

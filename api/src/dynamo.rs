@@ -16,9 +16,10 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
 use reelgate_shared::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
+use reelgate_shared::ids::PaymentIntentId;
 use reelgate_shared::store::{
     self, ATTR_PK, ATTR_SK, ApplyOutcome, AttrValue, Condition, Consistency, EntitlementStore,
-    Item, PaymentWrites, Snapshot, SnapshotKeys, StoreError,
+    Item, PaymentRecord, PaymentWrites, Snapshot, SnapshotKeys, StoreError,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
@@ -247,14 +248,15 @@ impl DynamoStore {
                 .collect(),
             _ => return Err(sdk_error(error)),
         };
-        // Reasons come in the order of `PaymentWrites::puts`: event, change.
+        // Reasons come in the order of `PaymentWrites::puts`: event, change,
+        // refund index (unconditional, so never the one that failed).
         match reasons.as_slice() {
             // The event item already exists: a replay. Nothing was written.
             [Some(code), ..] if code == "ConditionalCheckFailed" => {
                 Ok(Some(ApplyOutcome::Duplicate))
             }
             // The grant or plan moved under us: retry from a fresh read.
-            [_, Some(code)] if code == "ConditionalCheckFailed" => Ok(None),
+            [_, Some(code), ..] if code == "ConditionalCheckFailed" => Ok(None),
             // Another transaction held one of the items, or throttling.
             _ if reasons
                 .iter()
@@ -345,6 +347,17 @@ impl EntitlementStore for DynamoStore {
             tokio::time::sleep(Duration::from_millis((10 << attempt) + jitter)).await;
         }
         Err(StoreError::Conflict)
+    }
+
+    async fn payment(
+        &self,
+        payment: &PaymentIntentId,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let item = self.get(store::payment_key(payment), true).await?;
+        Ok(item
+            .as_ref()
+            .map(store::payment_record_from_item)
+            .transpose()?)
     }
 
     async fn put_plan(&self, user: &UserSub, plan: Option<Plan>) -> Result<(), StoreError> {

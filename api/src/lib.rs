@@ -10,6 +10,7 @@ pub mod problem;
 pub mod routes;
 pub mod sdk;
 pub mod secrets;
+pub mod stripe;
 pub mod trigger;
 pub mod webhook;
 

@@ -36,12 +36,19 @@ pub struct App<S> {
     pub auth: Authenticator,
     pub config: ApiConfig,
     pub webhook_secret: Vec<u8>,
+    /// Stripe's endpoint signing secret (`whsec_…`); `None`: the Stripe
+    /// route answers 503 `stripe_unconfigured`.
+    pub stripe_webhook_secret: Option<Vec<u8>>,
     pub signing_key: SigningKey,
 }
 
 pub fn router<S: EntitlementStore + 'static>(app: Arc<App<S>>) -> Router {
     Router::new()
         .route("/api/webhooks/payments", post(payment_webhook::<S>))
+        .route(
+            "/api/webhooks/stripe",
+            post(crate::stripe::stripe_webhook::<S>),
+        )
         .route("/api/me/entitlements", get(my_entitlements::<S>))
         .route("/api/videos/{id}/signed-url", get(signed_url::<S>))
         .route("/api/admin/users/{sub}", get(admin_user::<S>))
@@ -82,7 +89,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Reads a JSON body under the size limit: 415 if it is not JSON, 413 if too large.
-async fn json_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Problem> {
+pub(crate) async fn json_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Problem> {
     if !is_json(headers) {
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -101,6 +101,7 @@ fn app() -> axum::Router {
             JwksSource::Fixed,
         ),
         webhook_secret: b"whsec_test".to_vec(),
+        stripe_webhook_secret: None,
         signing_key: SigningKey::from_pem(SIGNING_KEY).expect("test key"),
         config,
     }))

@@ -58,6 +58,7 @@ static ROUTER: LazyLock<Router> = LazyLock::new(|| {
         auth: Authenticator::new(config.verifier.clone(), jwks, JwksSource::Fixed),
         config,
         webhook_secret: b"whsec".to_vec(),
+        stripe_webhook_secret: None,
         signing_key: SigningKey::from_pem(SIGNING_KEY).expect("fixture key"),
     }))
 });

@@ -21,6 +21,7 @@ mod origin;
 mod payments;
 mod stack;
 mod store;
+mod stripe;
 mod users;
 mod web;
 

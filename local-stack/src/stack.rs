@@ -25,7 +25,7 @@ use crate::error::StackError;
 use crate::hosted_ui::HostedUi;
 use crate::idp::DevIdp;
 use crate::store::DevStore;
-use crate::{cloudfront, host_check, hosted_ui, idp, payments, users, web};
+use crate::{cloudfront, host_check, hosted_ui, idp, payments, stripe, users, web};
 
 /// The dev stack's keys are public (they are in the repository), and every
 /// production configuration refuses them.
@@ -36,6 +36,9 @@ const CLOUDFRONT_PUBLIC_KEY: &str = include_str!("keys/cloudfront-dev.pub.pem");
 /// endpoint (DynamoDB Local keeps one database per access key).
 pub(crate) const LOCAL_ACCESS_KEY: &str = "local";
 pub(crate) const WEBHOOK_SECRET: &str = "whsec_reelgate_local_dev";
+/// The Stripe endpoint secret the simulator signs with unless
+/// `--stripe-webhook-secret` names another (public: it is in the repository).
+const STRIPE_WEBHOOK_SECRET: &str = "whsec_reelgate_local_stripe_dev";
 
 #[derive(clap::Args)]
 pub struct DevArgs {
@@ -67,6 +70,10 @@ pub struct DevArgs {
     /// `cors_origins`, CORS on /videos/* and /idp/, and `SameSite=None` cookies. Repeatable.
     #[arg(long = "cors-origin", value_name = "URL")]
     cors_origins: Vec<String>,
+    /// The Stripe webhook endpoint secret the API verifies and the Stripe simulator signs with
+    /// (e.g. the `whsec_…` that `stripe listen` prints, to forward real test-mode events).
+    #[arg(long, default_value = STRIPE_WEBHOOK_SECRET, value_name = "SECRET")]
+    stripe_webhook_secret: String,
 }
 
 pub(crate) struct Stack {
@@ -82,6 +89,7 @@ pub(crate) struct Stack {
     pub(crate) api_base: String,
     pub(crate) http: reqwest::Client,
     pub(crate) jwks: String,
+    pub(crate) stripe_webhook_secret: String,
 }
 
 pub(crate) fn now() -> EpochSeconds {
@@ -252,6 +260,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
             "REELGATE_RESOURCE_BASE" => edge_config.resource_base.as_ref()?.to_string(),
             "REELGATE_TABLE" => args.table.clone(),
             "REELGATE_WEBHOOK_SECRET" => WEBHOOK_SECRET.into(),
+            "REELGATE_STRIPE_WEBHOOK_SECRET" => args.stripe_webhook_secret.clone(),
             "REELGATE_SIGNING_KEY_PEM" => signing_pem.clone(),
             "REELGATE_ALLOW_PUBLIC_TEST_KEYS" => "true".into(),
             _ => return None,
@@ -267,6 +276,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
             JwksSource::Fixed,
         ),
         webhook_secret: WEBHOOK_SECRET.as_bytes().to_vec(),
+        stripe_webhook_secret: Some(args.stripe_webhook_secret.as_bytes().to_vec()),
         signing_key: signing_key.clone(),
         config: api_config.clone(),
     }));
@@ -332,6 +342,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         api_base: format!("http://127.0.0.1:{port}"),
         http: reqwest::Client::new(),
         jwks: jwks_json,
+        stripe_webhook_secret: args.stripe_webhook_secret.clone(),
     });
     banner(&stack, &args, &users, port, &media);
 
@@ -363,6 +374,11 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
         )
         .route("/dev/config", get(web::dev_config))
         .route("/dev/pay", post(payments::pay))
+        .route(
+            "/dev/stripe/checkout/sessions",
+            post(stripe::create_checkout_session),
+        )
+        .route("/dev/stripe/refunds", post(stripe::create_refund))
         .route("/session/{*rest}", any(cloudfront::session))
         .route(
             "/videos/{*rest}",

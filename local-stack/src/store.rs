@@ -4,8 +4,9 @@
 
 use reelgate_api::dynamo::DynamoStore;
 use reelgate_shared::entitlement::{Grant, GrantSource, PaymentEvent, Plan, UserEntitlements};
+use reelgate_shared::ids::PaymentIntentId;
 use reelgate_shared::store::{
-    ApplyOutcome, Consistency, EntitlementStore, MemoryStore, Snapshot, StoreError,
+    ApplyOutcome, Consistency, EntitlementStore, MemoryStore, PaymentRecord, Snapshot, StoreError,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
@@ -77,6 +78,16 @@ impl EntitlementStore for DevStore {
         match self {
             Self::Memory(s) => s.apply_payment(event, now).await,
             Self::Dynamo(s) => s.apply_payment(event, now).await,
+        }
+    }
+
+    async fn payment(
+        &self,
+        payment: &PaymentIntentId,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        match self {
+            Self::Memory(s) => s.payment(payment).await,
+            Self::Dynamo(s) => s.payment(payment).await,
         }
     }
 

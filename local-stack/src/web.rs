@@ -68,12 +68,13 @@ pub async fn hls() -> Response {
     )
 }
 
-/// The demo page's settings: the app client, the simulated provider's
-/// webhook secret, the titles and the demo users.
+/// The demo page's settings: the app client, the simulated providers'
+/// webhook secrets (generic and Stripe), the titles and the demo users.
 pub async fn dev_config(State(stack): State<Arc<Stack>>) -> Response {
     axum::Json(json!({
         "client_id": stack.idp.client_id,
         "webhook_secret": WEBHOOK_SECRET,
+        "stripe_webhook_secret": stack.stripe_webhook_secret,
         "titles": stack.titles,
         "users": users::demo_users().iter().map(|u| json!({"username": u.username, "access": users::describe(u)})).collect::<Vec<_>>(),
     }))
@@ -95,6 +96,7 @@ pub async fn page_config(State(stack): State<Arc<Stack>>) -> Response {
         "player": {"loop": true, "hls": {"backBufferLength": 0}},
         "dev": {
             "payments": "/dev/pay",
+            "stripe_checkout": "/dev/stripe/checkout/sessions",
             "password": users::PASSWORD,
             "users": users::demo_users().iter().map(|u| json!({"username": u.username, "access": users::describe(u)})).collect::<Vec<_>>(),
         },

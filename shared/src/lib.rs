@@ -14,6 +14,8 @@ pub mod store;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod time;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 pub use ids::{EventId, IdError, KeyPairId, UserSub, VideoId};
 pub use time::EpochSeconds;

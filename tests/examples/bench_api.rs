@@ -56,6 +56,7 @@ async fn main() {
         auth: Authenticator::new(config.verifier.clone(), tokens::jwks(), JwksSource::Fixed),
         config,
         webhook_secret: b"whsec".to_vec(),
+        stripe_webhook_secret: None,
         signing_key: SigningKey::from_pem(key).unwrap(),
     }));
 

@@ -118,13 +118,13 @@ class TemplateGraph(unittest.TestCase):
         self.assertEqual((condition, with_domain), ("HasDomain", {"Fn::Sub": "https://${DomainName}"}))
         self.assertEqual(without, {"Fn::Sub": "https://${Distribution.DomainName}"})
 
-    def test_every_route_but_the_webhook_has_the_jwt_authorizer_and_invokes_the_api_function(self):
+    def test_every_route_but_the_webhooks_has_the_jwt_authorizer_and_invokes_the_api_function(self):
         resources = self.template["Resources"]
         body = resources["HttpApi"]["Properties"]["Body"]
         name = resources["ApiFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
         for path, method, security in (
             ("/api/{proxy+}", "x-amazon-apigateway-any-method", [{"Cognito": []}]),
-            ("/api/webhooks/payments", "post", None),
+            ("/api/webhooks/{provider}", "post", None),
         ):
             route = body["paths"][path][method]
             self.assertEqual(route.get("security"), security, path)

@@ -56,6 +56,7 @@ async fn fixture() -> Fixture {
         store: store.clone(),
         auth: Authenticator::new(config.verifier.clone(), tokens::jwks(), JwksSource::Fixed),
         webhook_secret: SECRET.as_bytes().to_vec(),
+        stripe_webhook_secret: None,
         signing_key: SigningKey::from_pem(SIGNING_KEY).unwrap(),
         config,
     };

@@ -59,6 +59,7 @@ fn app(pool: &Value, allow_test_keys: bool) -> axum::Router {
         auth: Authenticator::new(verifier, Jwks::default(), source),
         config,
         webhook_secret: b"whsec".to_vec(),
+        stripe_webhook_secret: None,
         signing_key: SigningKey::from_pem(SIGNING_KEY).unwrap(),
     };
     router(Arc::new(app))

@@ -16,6 +16,10 @@ async fn main() -> Result<(), Error> {
     let config = ApiConfig::from_env(&|name| std::env::var(name).ok())?;
     let aws = aws_config::load_from_env().await;
     let webhook_secret = secrets::resolve(&config.webhook_secret, &aws).await?;
+    let stripe_webhook_secret = match &config.stripe_webhook_secret {
+        Some(source) => Some(secrets::resolve(source, &aws).await?.into_bytes()),
+        None => None,
+    };
     let signing_key = SigningKey::from_pem(&secrets::resolve(&config.signing_key, &aws).await?)?;
     let auth = Authenticator::new(
         config.verifier.clone(),
@@ -34,6 +38,7 @@ async fn main() -> Result<(), Error> {
         auth,
         config,
         webhook_secret: webhook_secret.into_bytes(),
+        stripe_webhook_secret,
         signing_key,
     });
     run(router(app)).await

@@ -37,6 +37,10 @@ pub struct ApiConfig {
     pub jwks_url: HttpsUrl,
     /// `REELGATE_WEBHOOK_SECRET` or `REELGATE_WEBHOOK_SECRET_ARN`.
     pub webhook_secret: SecretSource,
+    /// `REELGATE_STRIPE_WEBHOOK_SECRET` or `REELGATE_STRIPE_WEBHOOK_SECRET_ARN`:
+    /// the Stripe endpoint's signing secret. Optional: without it the Stripe
+    /// webhook answers 503 `stripe_unconfigured`.
+    pub stripe_webhook_secret: Option<SecretSource>,
     /// `REELGATE_KEY_PAIR_ID`.
     pub key_pair_id: KeyPairId,
     /// `REELGATE_SIGNING_KEY_PEM` or `REELGATE_SIGNING_KEY_SECRET_ARN`.
@@ -119,6 +123,18 @@ impl Env<'_> {
         SecretSource::one_of((inline, self.get(inline)), (arn, self.get(arn)), pem)
     }
 
+    /// A secret that may be left out entirely (neither variable set).
+    fn optional_secret(
+        &self,
+        inline: &str,
+        arn: &str,
+    ) -> Result<Option<SecretSource>, ConfigError> {
+        if self.get(inline).is_none() && self.get(arn).is_none() {
+            return Ok(None);
+        }
+        self.secret(inline, arn, false).map(Some)
+    }
+
     fn table(&self) -> Result<TableName, ConfigError> {
         TableName::parse("REELGATE_TABLE", &self.required("REELGATE_TABLE")?)
     }
@@ -193,6 +209,10 @@ impl ApiConfig {
                 "REELGATE_WEBHOOK_SECRET",
                 "REELGATE_WEBHOOK_SECRET_ARN",
                 false,
+            )?,
+            stripe_webhook_secret: env.optional_secret(
+                "REELGATE_STRIPE_WEBHOOK_SECRET",
+                "REELGATE_STRIPE_WEBHOOK_SECRET_ARN",
             )?,
             key_pair_id,
             signing_key: env.secret(
@@ -272,6 +292,41 @@ mod tests {
         assert!(
             !format!("{config:?}").contains("whsec"),
             "secrets are redacted in Debug"
+        );
+    }
+
+    #[test]
+    fn the_stripe_secret_is_optional_but_never_ambiguous() {
+        assert_eq!(
+            ApiConfig::from_env(&env(BASE))
+                .unwrap()
+                .stripe_webhook_secret,
+            None
+        );
+        let inline = with("REELGATE_STRIPE_WEBHOOK_SECRET", "whsec_s").unwrap();
+        assert_eq!(
+            inline.stripe_webhook_secret,
+            Some(SecretSource::Inline("whsec_s".into()))
+        );
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:stripe";
+        assert!(matches!(
+            with("REELGATE_STRIPE_WEBHOOK_SECRET_ARN", arn)
+                .unwrap()
+                .stripe_webhook_secret,
+            Some(SecretSource::Arn(_))
+        ));
+        let mut both = BASE.to_vec();
+        both.push(("REELGATE_STRIPE_WEBHOOK_SECRET", "whsec_s"));
+        both.push(("REELGATE_STRIPE_WEBHOOK_SECRET_ARN", arn));
+        assert_eq!(
+            ApiConfig::from_env(&env(&both)).unwrap_err().field,
+            "REELGATE_STRIPE_WEBHOOK_SECRET"
+        );
+        assert_eq!(
+            with("REELGATE_STRIPE_WEBHOOK_SECRET_ARN", "arn:aws:s3:::b")
+                .unwrap_err()
+                .field,
+            "REELGATE_STRIPE_WEBHOOK_SECRET_ARN"
         );
     }
 

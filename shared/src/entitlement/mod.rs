@@ -12,4 +12,6 @@ mod payment;
 pub use claims::{CLAIM, ClaimsError, DEFAULT_MAX_GRANTS, TokenEntitlements};
 pub use decision::{Basis, Decision, Denial, Entitled, NeedsStore, Rules, StoreReason};
 pub use grant::{Grant, GrantSource, Plan, Snapshot, UserEntitlements};
-pub use payment::{MAX_RENTAL_HOURS, PaymentError, PaymentEvent, PaymentKind};
+pub use payment::{
+    DEFAULT_TIER, MAX_RENTAL_HOURS, PaymentError, PaymentEvent, PaymentKind, rental_hours,
+};

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::grant::{Grant, GrantSource, Plan};
-use crate::ids::{EventId, UserSub, VideoId};
+use crate::ids::{EventId, PaymentIntentId, Tier, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
 /// A rental longer than 30 days is a purchase in disguise (or a typo).
@@ -13,10 +13,20 @@ pub const MAX_RENTAL_HOURS: u64 = 720;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentKind {
-    Purchase { video: VideoId },
-    Rental { video: VideoId, hours: u64 },
-    Refund { video: VideoId },
-    PlanActivated { premium_until: EpochSeconds },
+    Purchase {
+        video: VideoId,
+    },
+    Rental {
+        video: VideoId,
+        hours: u64,
+    },
+    Refund {
+        video: VideoId,
+    },
+    PlanActivated {
+        tier: Tier,
+        premium_until: EpochSeconds,
+    },
     PlanCanceled,
 }
 
@@ -46,6 +56,10 @@ pub struct PaymentEvent {
     pub event_id: EventId,
     pub user: UserSub,
     pub kind: PaymentKind,
+    /// The provider's payment behind a purchase or rental (Stripe's
+    /// `payment_intent`). The store indexes it beside the grant, so a refund
+    /// that names only the payment finds what it bought.
+    pub payment_intent: Option<PaymentIntentId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,11 +69,18 @@ pub struct PaymentError {
     pub problem: String,
 }
 
-fn problem(field: &'static str, problem: impl Into<String>) -> PaymentError {
-    PaymentError {
-        field,
-        problem: problem.into(),
+impl PaymentError {
+    /// An input error naming `field` (never echoing its value).
+    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
     }
+}
+
+fn problem(field: &'static str, text: impl Into<String>) -> PaymentError {
+    PaymentError::new(field, text)
 }
 
 #[derive(Deserialize)]
@@ -72,6 +93,23 @@ struct Wire {
     video_id: Option<String>,
     rental_hours: Option<u64>,
     premium_until: Option<u64>,
+    tier: Option<String>,
+}
+
+/// The tier a plan event names when it names none (the generic webhook's
+/// events predate tiers).
+pub const DEFAULT_TIER: &str = "premium";
+
+/// A rental's hours, checked against [`MAX_RENTAL_HOURS`].
+pub fn rental_hours(hours: u64) -> Result<u64, PaymentError> {
+    if (1..=MAX_RENTAL_HOURS).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(problem(
+            "rental_hours",
+            format!("must be 1..={MAX_RENTAL_HOURS}"),
+        ))
+    }
 }
 
 impl PaymentEvent {
@@ -92,15 +130,10 @@ impl PaymentEvent {
         let kind = match wire.kind.as_str() {
             "purchase.succeeded" => PaymentKind::Purchase { video: video()? },
             "rental.succeeded" => {
-                let hours = wire
-                    .rental_hours
-                    .ok_or_else(|| problem("rental_hours", "required for rentals"))?;
-                if !(1..=MAX_RENTAL_HOURS).contains(&hours) {
-                    return Err(problem(
-                        "rental_hours",
-                        format!("must be 1..={MAX_RENTAL_HOURS}"),
-                    ));
-                }
+                let hours = rental_hours(
+                    wire.rental_hours
+                        .ok_or_else(|| problem("rental_hours", "required for rentals"))?,
+                )?;
                 PaymentKind::Rental {
                     video: video()?,
                     hours,
@@ -108,6 +141,8 @@ impl PaymentEvent {
             }
             "refund.succeeded" => PaymentKind::Refund { video: video()? },
             "plan.activated" => PaymentKind::PlanActivated {
+                tier: Tier::parse(wire.tier.as_deref().unwrap_or(DEFAULT_TIER))
+                    .map_err(|e| problem("tier", e.to_string()))?,
                 premium_until: EpochSeconds::new(
                     wire.premium_until
                         .ok_or_else(|| problem("premium_until", "required for plan.activated"))?,
@@ -120,6 +155,7 @@ impl PaymentEvent {
             event_id,
             user,
             kind,
+            payment_intent: None,
         })
     }
 
@@ -157,13 +193,20 @@ impl PaymentEvent {
     }
 
     /// The plan after this event. Cancelling ends it now; activating never
-    /// shortens a plan that already runs longer.
+    /// shortens a plan of the same tier that already runs longer (deliveries
+    /// may arrive out of order), while a change of tier takes the new
+    /// tier's end.
     pub fn next_plan(&self, current: Option<&Plan>, now: EpochSeconds) -> Option<Plan> {
         match &self.kind {
-            PaymentKind::PlanActivated { premium_until } => Some(Plan {
-                tier: "premium".to_owned(),
-                premium_until: (*premium_until)
-                    .max(current.map_or(*premium_until, |p| p.premium_until)),
+            PaymentKind::PlanActivated {
+                tier,
+                premium_until,
+            } => Some(Plan {
+                tier: tier.to_string(),
+                premium_until: match current {
+                    Some(p) if p.tier == tier.as_str() => (*premium_until).max(p.premium_until),
+                    _ => *premium_until,
+                },
             }),
             PaymentKind::PlanCanceled => current.map(|p| Plan {
                 premium_until: p.premium_until.min(now),

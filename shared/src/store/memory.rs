@@ -8,9 +8,11 @@ use std::sync::{Mutex, MutexGuard};
 use super::item::Item;
 use super::schema::{self, ATTR_PK, ATTR_SK};
 use super::writes::{PaymentWrites, Put, grant_put, plan_put};
-use super::{ApplyOutcome, Consistency, EntitlementStore, Snapshot, SnapshotKeys, StoreError};
+use super::{
+    ApplyOutcome, Consistency, EntitlementStore, PaymentRecord, Snapshot, SnapshotKeys, StoreError,
+};
 use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
-use crate::ids::{UserSub, VideoId};
+use crate::ids::{PaymentIntentId, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
 #[derive(Debug, Default)]
@@ -106,6 +108,16 @@ impl EntitlementStore for MemoryStore {
         } else {
             Err(StoreError::Conflict)
         }
+    }
+
+    async fn payment(
+        &self,
+        payment: &PaymentIntentId,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let items = self.lock();
+        Ok(find(&items, &schema::payment_key(payment))
+            .map(schema::payment_record_from_item)
+            .transpose()?)
     }
 
     async fn put_plan(&self, user: &UserSub, plan: Option<Plan>) -> Result<(), StoreError> {

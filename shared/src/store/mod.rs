@@ -15,15 +15,16 @@ use std::future::Future;
 pub use item::{AttrValue, Item};
 pub use memory::MemoryStore;
 pub use schema::{
-    ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, SchemaError, SnapshotKeys, event_item, event_key,
-    grant_from_item, grant_item, grant_key, holdings_from_items, holdings_partition,
-    plan_from_item, plan_item, plan_key, snapshot_from_items, user_pk,
+    ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, PaymentRecord, SchemaError, SnapshotKeys, event_item,
+    event_key, grant_from_item, grant_item, grant_key, holdings_from_items, holdings_partition,
+    payment_item, payment_key, payment_record_from_item, plan_from_item, plan_item, plan_key,
+    snapshot_from_items, user_pk,
 };
 pub use writes::{Condition, Expression, PaymentWrites, Put, Version, grant_put, plan_put};
 
 pub use crate::entitlement::Snapshot;
 use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
-use crate::ids::{UserSub, VideoId};
+use crate::ids::{PaymentIntentId, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
 /// Whether a webhook delivery changed anything.
@@ -84,6 +85,14 @@ pub trait EntitlementStore: Send + Sync {
         now: EpochSeconds,
     ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
 
+    /// What a payment bought, from the refund index a purchase or rental
+    /// wrote with its grant (`None`: no grant was paid for with it). Read
+    /// strongly; the item never changes once written.
+    fn payment(
+        &self,
+        payment: &PaymentIntentId,
+    ) -> impl Future<Output = Result<Option<PaymentRecord>, StoreError>> + Send;
+
     fn put_plan(
         &self,
         user: &UserSub,
@@ -129,6 +138,13 @@ impl<T: EntitlementStore> EntitlementStore for std::sync::Arc<T> {
         now: EpochSeconds,
     ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send {
         (**self).apply_payment(event, now)
+    }
+
+    fn payment(
+        &self,
+        payment: &PaymentIntentId,
+    ) -> impl Future<Output = Result<Option<PaymentRecord>, StoreError>> + Send {
+        (**self).payment(payment)
     }
 
     fn put_plan(

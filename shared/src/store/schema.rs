@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::item::{AttrValue, Item};
 use crate::entitlement::{Grant, GrantSource, PaymentEvent, Plan, Snapshot, UserEntitlements};
-use crate::ids::{EventId, UserSub, VideoId};
+use crate::ids::{EventId, PaymentIntentId, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
 pub const ATTR_PK: &str = "PK";
@@ -20,6 +20,7 @@ pub const ATTR_VERSION: &str = "version";
 const SK_PLAN: &str = "PLAN";
 const SK_EVENT: &str = "EVENT";
 const SK_VIDEO_PREFIX: &str = "VIDEO#";
+const SK_PAYMENT: &str = "PAYMENT";
 /// Payment events are kept long enough to absorb any provider's retries.
 const EVENT_RETENTION_SECS: u64 = 30 * 24 * 3600;
 /// Rental items outlive their end by a week so support can still see them.
@@ -62,6 +63,38 @@ pub fn plan_key(user: &UserSub) -> Item {
 
 pub fn event_key(event: &EventId) -> Item {
     key(format!("EVENT#{event}"), SK_EVENT.to_owned())
+}
+
+/// The refund index: the item naming what one payment bought, keyed by the
+/// provider's payment id (Stripe refunds name the payment, not the buyer).
+pub fn payment_key(payment: &PaymentIntentId) -> Item {
+    key(format!("PI#{payment}"), SK_PAYMENT.to_owned())
+}
+
+/// Whom a payment entitled to which title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    pub user: UserSub,
+    pub video: VideoId,
+}
+
+/// Written with the grant it paid for and never changed: no version, no
+/// TTL (a refund may come months later, and the item is a few bytes).
+pub fn payment_item(payment: &PaymentIntentId, record: &PaymentRecord, at: EpochSeconds) -> Item {
+    let mut item = payment_key(payment);
+    item.insert("user_sub".into(), s(record.user.as_str()));
+    item.insert("video_id".into(), s(record.video.as_str()));
+    item.insert("paid_at".into(), n(at.get()));
+    item
+}
+
+pub fn payment_record_from_item(item: &Item) -> Result<PaymentRecord, SchemaError> {
+    Ok(PaymentRecord {
+        user: UserSub::parse(get_s(item, "user_sub")?)
+            .map_err(|_| bad("user_sub", "invalid user sub"))?,
+        video: VideoId::parse(get_s(item, "video_id")?)
+            .map_err(|_| bad("video_id", "invalid video id"))?,
+    })
 }
 
 pub fn grant_item(user: &UserSub, grant: &Grant, version: u64) -> Item {
@@ -133,14 +166,16 @@ enum Kind {
     Plan,
     Grant,
     Event,
+    Payment,
 }
 
 fn kind(item: &Item) -> Result<Kind, SchemaError> {
     match get_s(item, ATTR_SK)? {
         SK_PLAN => Ok(Kind::Plan),
         SK_EVENT => Ok(Kind::Event),
+        SK_PAYMENT => Ok(Kind::Payment),
         sk if sk.starts_with(SK_VIDEO_PREFIX) => Ok(Kind::Grant),
-        _ => Err(bad(ATTR_SK, "not PLAN, VIDEO#<id> or EVENT")),
+        _ => Err(bad(ATTR_SK, "not PLAN, VIDEO#<id>, EVENT or PAYMENT")),
     }
 }
 
@@ -203,7 +238,9 @@ pub fn holdings_from_items<'a>(
         match kind(item)? {
             Kind::Plan => plan = Some(plan_from_item(item)?),
             Kind::Grant => grants.push(grant_from_item(item)?),
-            Kind::Event => return Err(bad(ATTR_PK, "an event item in a user's partition")),
+            Kind::Event | Kind::Payment => {
+                return Err(bad(ATTR_PK, "a payment item in a user's partition"));
+            }
         }
     }
     Ok(UserEntitlements::new(plan, grants))
@@ -362,6 +399,28 @@ mod tests {
         assert_eq!(holdings.plan, Some(plan()));
         let order: Vec<&str> = holdings.grants.iter().map(|g| g.video.as_str()).collect();
         assert_eq!(order, ["c", "b", "a"]);
+    }
+
+    #[test]
+    fn a_payment_record_round_trips_outside_any_user_partition() {
+        let payment = PaymentIntentId::parse("pi_3MtwBwLkdIwHu7ix28a3tqPa").unwrap();
+        let record = PaymentRecord {
+            user: user(),
+            video: VideoId::parse("demo").unwrap(),
+        };
+        let item = payment_item(&payment, &record, EpochSeconds::new(5));
+        assert_eq!(
+            item[ATTR_PK],
+            AttrValue::S("PI#pi_3MtwBwLkdIwHu7ix28a3tqPa".into())
+        );
+        assert_eq!(payment_record_from_item(&item).unwrap(), record);
+        assert!(holdings_from_items(std::slice::from_ref(&item)).is_err());
+        let mut bad_item = item;
+        bad_item.insert("video_id".into(), AttrValue::S("a/b".into()));
+        assert_eq!(
+            payment_record_from_item(&bad_item).unwrap_err().attribute,
+            "video_id"
+        );
     }
 
     #[test]

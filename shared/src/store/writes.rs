@@ -7,14 +7,18 @@
 //! nothing) and the new grant or plan only if the item is still as it was
 //! read (two events for one item cannot lose an update). Items without a
 //! `version` attribute (written by hand, by a backfill or by an older
-//! release) are matched as such, so a refund applies to them too.
+//! release) are matched as such, so a refund applies to them too. A
+//! purchase or rental that names its provider payment also writes the
+//! refund index (`PI#<payment>`) in the same transaction, so a refund that
+//! names only the payment finds the grant, and never finds a payment whose
+//! grant was not written.
 
 use super::item::{AttrValue, Item};
 use super::schema::{
-    self, ATTR_PK, ATTR_SK, ATTR_VERSION, SchemaError, event_item, grant_from_item, grant_item,
-    plan_from_item, plan_item,
+    self, ATTR_PK, ATTR_SK, ATTR_VERSION, PaymentRecord, SchemaError, event_item, grant_from_item,
+    grant_item, payment_item, plan_from_item, plan_item,
 };
-use crate::entitlement::{Grant, PaymentEvent, Plan};
+use crate::entitlement::{Grant, PaymentEvent, PaymentKind, Plan};
 use crate::ids::UserSub;
 use crate::time::EpochSeconds;
 
@@ -144,6 +148,9 @@ pub struct PaymentWrites {
     pub event: Put,
     /// The grant or plan after the event, only if unchanged since the read.
     pub change: Option<Put>,
+    /// The refund index of a purchase or rental that names its payment.
+    /// Unconditional: the item is only ever written with its grant.
+    pub payment: Option<Put>,
 }
 
 impl PaymentWrites {
@@ -178,6 +185,23 @@ impl PaymentWrites {
                     .map(|next| plan_item(&event.user, &next, seen.next()))
             }
         };
+        let payment = match (&event.kind, &event.payment_intent) {
+            (
+                PaymentKind::Purchase { video } | PaymentKind::Rental { video, .. },
+                Some(payment),
+            ) if item.is_some() => Some(Put {
+                item: payment_item(
+                    payment,
+                    &PaymentRecord {
+                        user: event.user.clone(),
+                        video: video.clone(),
+                    },
+                    now,
+                ),
+                condition: Condition::Always,
+            }),
+            _ => None,
+        };
         Ok(Self {
             event: Put {
                 item: event_item(event, now),
@@ -187,12 +211,16 @@ impl PaymentWrites {
                 item,
                 condition: Condition::Unchanged(seen),
             }),
+            payment,
         })
     }
 
-    /// The puts in transaction order: the event first, then the change.
+    /// The puts in transaction order: the event first, then the change,
+    /// then the refund index.
     pub fn puts(&self) -> impl Iterator<Item = &Put> {
-        std::iter::once(&self.event).chain(self.change.as_ref())
+        std::iter::once(&self.event)
+            .chain(self.change.as_ref())
+            .chain(self.payment.as_ref())
     }
 }
 
@@ -287,6 +315,36 @@ mod tests {
         assert_eq!(at.names, [("#v", ATTR_VERSION)]);
         assert_eq!(at.values, [(":v", AttrValue::N("3".into()))]);
         assert_eq!(Condition::Always.expression(), None);
+    }
+
+    #[test]
+    fn a_paid_purchase_indexes_its_payment_in_the_same_transaction() {
+        let mut purchase = event(
+            r#"{"event_id":"e1","type":"purchase.succeeded","user_sub":"u","video_id":"demo"}"#,
+        );
+        let plain = PaymentWrites::new(&purchase, None, EpochSeconds::new(5)).unwrap();
+        assert_eq!(plain.payment, None, "no payment named, no index");
+        let payment = crate::ids::PaymentIntentId::parse("pi_1").unwrap();
+        purchase.payment_intent = Some(payment.clone());
+        let writes = PaymentWrites::new(&purchase, None, EpochSeconds::new(5)).unwrap();
+        let index = writes.payment.clone().unwrap();
+        assert_eq!(index.key(), schema::payment_key(&payment));
+        assert_eq!(
+            schema::payment_record_from_item(&index.item).unwrap(),
+            PaymentRecord {
+                user: UserSub::parse("u").unwrap(),
+                video: VideoId::parse("demo").unwrap(),
+            }
+        );
+        let order: Vec<Item> = writes.puts().map(Put::key).collect();
+        assert_eq!(
+            order,
+            [
+                schema::event_key(&purchase.event_id),
+                schema::grant_key(&purchase.user, &VideoId::parse("demo").unwrap()),
+                schema::payment_key(&payment),
+            ]
+        );
     }
 
     #[test]
