@@ -190,3 +190,109 @@ async fn logs_from_several_regions_are_summarised_and_merged_in_time_order() {
     let (json, _) = reelgate(&endpoint, &["--json", "--title", "trailer"]);
     assert_eq!(json.lines().count(), 1);
 }
+
+/// A signed-in decision line of `user` from the network hint `network`.
+fn hinted(user: &str, network: &str) -> String {
+    let body = json!({
+        "msg": "session", "request_id": null, "region": "x", "decision": "allow", "reason": "purchase",
+        "status": 200, "video": "demo", "user": user, "network": network, "latency_us": 1,
+        "token_cache_hit": false, "cookie_cache_hit": false, "cold": false,
+        "_aws": {"Timestamp": 0, "CloudWatchMetrics": []}, "Requests": 1, "LatencyMicros": 1,
+    });
+    format!("2026-11-25T03:00:00.000Z\tabc-123\tINFO\t{body}")
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server from scripts/setup; scripts/test runs it"]
+async fn sharing_lists_accounts_on_several_networks_at_once_across_regions() {
+    let server = moto_server();
+    let endpoint = server.endpoint();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let min = 60_000;
+    let (a, b, c) = (
+        "k1:000000000000000a",
+        "k1:000000000000000b",
+        "k1:000000000000000c",
+    );
+    // `sharer` plays on three networks in three regions at once;
+    // `traveller` moves from one network to the next, never overlapping.
+    let t0 = now - 60 * min;
+    let mut us = Vec::new();
+    let mut eu = Vec::new();
+    let mut ap = Vec::new();
+    for round in 0..3 {
+        let t = t0 + round * 4 * min;
+        us.push((t, hinted("sharer", a)));
+        eu.push((t + min, hinted("sharer", b)));
+        ap.push((t + 2 * min, hinted("sharer", c)));
+    }
+    for (i, network) in [a, b, c].iter().enumerate() {
+        let start = t0 + i64::try_from(i).unwrap() * 20 * min;
+        for step in 0..3 {
+            eu.push((start + step * 4 * min, hinted("traveller", network)));
+        }
+    }
+    us.sort();
+    eu.sort();
+    ap.sort();
+    write(&endpoint, "us-east-1", &us).await;
+    write(&endpoint, "eu-west-1", &eu).await;
+    write(&endpoint, "ap-southeast-1", &ap).await;
+
+    let sharing = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_reelgate"))
+            .args(["logs", "sharing", "--function", FUNCTION, "--since", "2h"])
+            .args(["--endpoint", &endpoint])
+            .args(["--regions", "us-east-1,eu-west-1,ap-southeast-1,sa-east-1"])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = sharing(&["--json", "--min-networks", "1"]);
+    let accounts: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(accounts.len(), 2, "{json}");
+    assert_eq!(accounts[0]["account"], "sharer", "most suspicious first");
+    assert_eq!(
+        (
+            &accounts[0]["concurrent_networks"],
+            &accounts[0]["networks"],
+            &accounts[0]["concurrent_regions"],
+            &accounts[0]["regions"],
+            &accounts[0]["sessions"],
+        ),
+        (&json!(3), &json!(3), &json!(3), &json!(3), &json!(9))
+    );
+    assert_eq!(accounts[0]["first_seen_ms"], json!(t0));
+    assert_eq!(accounts[1]["account"], "traveller");
+    assert_eq!(
+        (
+            &accounts[1]["concurrent_networks"],
+            &accounts[1]["networks"]
+        ),
+        (&json!(1), &json!(3)),
+        "moving from network to network is not concurrent use"
+    );
+
+    let table = sharing(&[]);
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "only sharer reaches the default 3:\n{table}");
+    assert!(rows[0].starts_with("sharer"));
+    assert!(!table.contains("000000000000000a"), "hints are not printed");
+}

@@ -73,6 +73,9 @@ impl<C: Crypto + KeyRing> Edge<C> {
             }
         };
         decision.status = response.status_code();
+        if let Some(key) = &self.config.network_hint {
+            decision.note_network(key, &request.client_ip);
+        }
         if let Some(origin) = self.allowed_origin(request) {
             response::allow_origin(&mut response, origin);
         }

@@ -4,7 +4,8 @@
 //! serializes it; the host wraps it with the fields only it knows (region,
 //! request id, latency, cold start) and CloudWatch Embedded Metric Format
 //! counters, in the order `EdgeLogLine` declares. It holds ids and reasons
-//! only: never a token, cookie, key or IP address.
+//! only: never a token, cookie, key or IP address (the viewer's network is
+//! a keyed hash, `network`).
 
 use std::borrow::Cow;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entitlement::Basis;
 use crate::ids::{KeyPairId, UserSub, VideoId};
+use crate::network_hint::{NetworkHint, NetworkHintKey};
 use crate::time::EpochSeconds;
 
 /// The `msg` of every decision line, which tells it apart from the
@@ -43,6 +45,14 @@ pub struct Decision {
     /// The viewer's `sub`: an opaque id, needed to answer support tickets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserSub>,
+    /// The viewer's network as a keyed hash (`shared::network_hint`), when
+    /// the config has a `network_hint` key: never the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkHint>,
+    /// Why a configured hint is missing (`NoHint::as_str`), so malformed
+    /// `clientIp`s are counted, never shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_missing: Option<Cow<'static, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub basis: Option<Basis>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +76,15 @@ impl Decision {
     pub fn allow(&mut self, reason: &'static str) {
         self.decision = Cow::Borrowed("allow");
         self.reason = Cow::Borrowed(reason);
+    }
+
+    /// Records the hint of `client_ip`'s network under `key`, or why there
+    /// is none.
+    pub fn note_network(&mut self, key: &NetworkHintKey, client_ip: &str) {
+        match key.hint(client_ip) {
+            Ok(hint) => self.network = Some(hint),
+            Err(why) => self.network_missing = Some(Cow::Borrowed(why.as_str())),
+        }
     }
 
     pub fn deny(&mut self, status: u16, reason: &'static str) {
@@ -149,13 +168,17 @@ mod tests {
 
     /// A line as `edge-auth/js/index.mjs` writes it (tests/js captures real
     /// ones and checks them against this type through `reelgate logs`).
-    const LINE: &str = r#"2026-11-25T03:00:00.000Z	abc	INFO	{"msg":"session","region":"eu-west-1","request_id":"r-1","decision":"allow","reason":"purchase","status":200,"video":"demo","user":"u-1","basis":"purchase","entitlement_source":"store","token_cache_hit":false,"cookie_cache_hit":false,"key_pair_id":"KDEVLOCAL","latency_us":812,"cold":true,"cold_start_us":40000,"_aws":{"Timestamp":1764039600000,"CloudWatchMetrics":[{"Namespace":"reelgate/edge","Dimensions":[["decision"],["reason"]],"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"LatencyMicros","Unit":"Microseconds"}]}]},"Requests":1,"LatencyMicros":812}"#;
+    const LINE: &str = r#"2026-11-25T03:00:00.000Z	abc	INFO	{"msg":"session","region":"eu-west-1","request_id":"r-1","decision":"allow","reason":"purchase","status":200,"video":"demo","user":"u-1","network":"k1:0123456789abcdef","basis":"purchase","entitlement_source":"store","token_cache_hit":false,"cookie_cache_hit":false,"key_pair_id":"KDEVLOCAL","latency_us":812,"cold":true,"cold_start_us":40000,"_aws":{"Timestamp":1764039600000,"CloudWatchMetrics":[{"Namespace":"reelgate/edge","Dimensions":[["decision"],["reason"]],"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"LatencyMicros","Unit":"Microseconds"}]}]},"Requests":1,"LatencyMicros":812}"#;
 
     #[test]
     fn a_host_line_parses_into_its_fields() {
         let line = EdgeLogLine::parse(LINE).unwrap();
         assert_eq!(line.region, "eu-west-1");
         assert_eq!(line.decision.basis, Some(Basis::Purchase));
+        assert_eq!(
+            line.decision.network.as_ref().map(|n| n.key_id()),
+            Some("k1")
+        );
         assert_eq!(
             line.decision.entitlement_source,
             Some(EntitlementSource::Store)
@@ -174,7 +197,7 @@ mod tests {
     #[test]
     fn the_host_s_fail_closed_line_without_cache_flags_parses() {
         let line = LINE.replace(
-            r#""decision":"allow","reason":"purchase","status":200,"video":"demo","user":"u-1","basis":"purchase","entitlement_source":"store","token_cache_hit":false,"cookie_cache_hit":false,"key_pair_id":"KDEVLOCAL","#,
+            r#""decision":"allow","reason":"purchase","status":200,"video":"demo","user":"u-1","network":"k1:0123456789abcdef","basis":"purchase","entitlement_source":"store","token_cache_hit":false,"cookie_cache_hit":false,"key_pair_id":"KDEVLOCAL","#,
             r#""decision":"error","reason":"io_loop","status":503,"#,
         );
         let parsed = EdgeLogLine::parse(&line).unwrap();
@@ -182,6 +205,27 @@ mod tests {
             (parsed.decision.reason.as_ref(), parsed.decision.status),
             ("io_loop", 503)
         );
+    }
+
+    #[test]
+    fn a_missing_hint_says_why_and_never_shows_the_address() {
+        use crate::config::{NetworkHintKeyId, NetworkHintSecret};
+        let key = NetworkHintKey::new(
+            NetworkHintKeyId::parse("id", "k1").unwrap(),
+            NetworkHintSecret::parse("key", "0123456789abcdef0123456789abcdef").unwrap(),
+        );
+        for (client_ip, missing) in [
+            ("203.0.113.9", None),
+            ("2001:db8:1::7", None),
+            ("203.0.113.999", Some("malformed_client_ip")),
+        ] {
+            let mut decision = Decision::default();
+            decision.note_network(&key, client_ip);
+            assert_eq!(decision.network.is_some(), missing.is_none());
+            assert_eq!(decision.network_missing.as_deref(), missing);
+            let json = serde_json::to_string(&decision).unwrap();
+            assert!(!json.contains(client_ip), "{json}");
+        }
     }
 
     #[test]

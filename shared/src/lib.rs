@@ -10,6 +10,7 @@ pub mod edge_log;
 pub mod entitlement;
 pub mod ids;
 pub mod jwt;
+pub mod network_hint;
 pub mod store;
 #[cfg(feature = "test-support")]
 pub mod test_support;

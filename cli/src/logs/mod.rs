@@ -5,6 +5,7 @@
 //! summary and the merged, time-ordered lines. Only known fields of the
 //! edge's decision lines are printed: never tokens, cookies or credentials.
 
+mod sharing;
 mod summary;
 
 use std::io::Write;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use crate::error::CliError;
 use reelgate_shared::edge_log::EdgeLogLine;
@@ -45,9 +46,13 @@ const COMMERCIAL_REGIONS: &[&str] = &[
 
 #[derive(Args)]
 #[command(
-    after_help = "Example:\n  reelgate logs --function reelgate-EdgeFunction-AbC123 --since 30m --reason not_entitled"
+    after_help = "Example:\n  reelgate logs --function reelgate-EdgeFunction-AbC123 --since 30m --reason not_entitled",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
 )]
 pub struct LogsArgs {
+    #[command(subcommand)]
+    command: Option<LogsCommand>,
     /// The Lambda@Edge function's name (its log groups are /aws/lambda/us-east-1.<name>).
     #[arg(long, required_unless_present = "file")]
     function: Option<String>,
@@ -71,6 +76,44 @@ pub struct LogsArgs {
     #[arg(long)]
     title: Option<String>,
     /// One JSON object per line instead of the table and text lines.
+    #[arg(long)]
+    json: bool,
+    /// CloudWatch Logs endpoint override (e.g. a local emulator).
+    #[arg(long, hide = true)]
+    endpoint: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum LogsCommand {
+    /// Accounts used from several networks at once: networks, regions and
+    /// sessions per account, most suspicious first (docs/operations.md).
+    Sharing(SharingArgs),
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Example:\n  reelgate logs sharing --function reelgate-EdgeFunction-AbC123 --since 24h --min-networks 3"
+)]
+struct SharingArgs {
+    /// The Lambda@Edge function's name (its log groups are /aws/lambda/us-east-1.<name>).
+    #[arg(long, required_unless_present = "file")]
+    function: Option<String>,
+    /// Read the edge's lines from this file (`-`: stdin) instead of CloudWatch.
+    #[arg(long, conflicts_with_all = ["function", "regions", "endpoint"])]
+    file: Option<std::path::PathBuf>,
+    /// Regions to scan, comma-separated (default: every commercial region that has the log group).
+    #[arg(long, value_delimiter = ',')]
+    regions: Vec<String>,
+    /// How far back to read: 30s, 15m, 2h, 1d.
+    #[arg(long, default_value = "24h")]
+    since: String,
+    /// List accounts with at least this many networks in use at one instant.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    min_networks: u16,
+    /// Requests of one network at most this far apart belong to one activity span: 10m, 30m.
+    #[arg(long, default_value = "10m")]
+    window: String,
+    /// One JSON object per account instead of the table.
     #[arg(long)]
     json: bool,
     /// CloudWatch Logs endpoint override (e.g. a local emulator).
@@ -227,12 +270,28 @@ pub fn run(args: LogsArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Other(e.to_string()))?;
-    runtime.block_on(logs(args))
+    match args.command {
+        Some(LogsCommand::Sharing(sharing)) => runtime.block_on(sharing_report(sharing)),
+        None => runtime.block_on(logs(args)),
+    }
 }
 
 /// Lines from a file: each carries its own region, and the EMF timestamp
 /// stands in for CloudWatch's.
 fn from_file(args: &LogsArgs, path: &std::path::Path) -> Result<ExitCode, CliError> {
+    let lines: Vec<EdgeLine> = read_file(path)?
+        .into_iter()
+        .filter(|l| keep(args, l))
+        .collect();
+    if !args.json {
+        print_summary(&lines);
+    }
+    print_lines(&lines, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The decision lines of a file (`-`: stdin), in time order.
+fn read_file(path: &std::path::Path) -> Result<Vec<EdgeLine>, CliError> {
     let read_err = |source| CliError::Read {
         path: path.to_owned(),
         source,
@@ -250,13 +309,146 @@ fn from_file(args: &LogsArgs, path: &std::path::Path) -> Result<ExitCode, CliErr
             timestamp_ms: i64::try_from(line.emf.timestamp).unwrap_or(i64::MAX),
             line,
         })
-        .filter(|l| keep(args, l))
         .collect();
     lines.sort_by_key(|l| l.timestamp_ms);
-    if !args.json {
-        print_summary(&lines);
+    Ok(lines)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+async fn clients(regions: &[String], endpoint: Option<&str>) -> Vec<(String, Client)> {
+    let regions: Vec<String> = if regions.is_empty() {
+        COMMERCIAL_REGIONS.iter().map(|r| (*r).to_owned()).collect()
+    } else {
+        regions.to_vec()
+    };
+    let mut clients = Vec::new();
+    for region in regions {
+        let client = client(&region, endpoint).await;
+        clients.push((region, client));
     }
-    print_lines(&lines, args.json);
+    clients
+}
+
+/// Every region's decision lines since `start_ms`, in time order; a region
+/// that fails is reported on stderr and skipped.
+async fn scan_all(
+    clients: &[(String, Client)],
+    group: &str,
+    start_ms: i64,
+    progress: bool,
+) -> Vec<EdgeLine> {
+    // All regions at once: a scan is a few round trips to a far region.
+    let mut scans = tokio::task::JoinSet::new();
+    for (region, client) in clients {
+        let (region, client, group) = (region.clone(), client.clone(), group.to_owned());
+        scans.spawn(async move {
+            let result = scan(&client, &group, &region, start_ms).await;
+            (region, result)
+        });
+    }
+    let (mut lines, total, mut done) = (Vec::new(), clients.len(), 0);
+    while let Some(joined) = scans.join_next().await {
+        done += 1;
+        if progress {
+            eprint!("\rscanning regions: {done}/{total}");
+        }
+        match joined {
+            Ok((_, Ok(Some(found)))) => lines.extend(found),
+            Ok((_, Ok(None))) => {}
+            Ok((region, Err(error))) => eprintln!("\nreelgate logs: {region}: {error}"),
+            Err(error) => eprintln!("\nreelgate logs: a scan failed: {error}"),
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    lines.sort_by(|a, b| {
+        a.timestamp_ms
+            .cmp(&b.timestamp_ms)
+            .then_with(|| a.region.cmp(&b.region))
+    });
+    lines
+}
+
+async fn sharing_report(args: SharingArgs) -> Result<ExitCode, CliError> {
+    let since = parse_since(&args.since)?;
+    let window = parse_since(&args.window)
+        .map_err(|_| CliError::flag("window", "expected a number and a unit: 10m, 1h"))?;
+    let lines = match (&args.function, &args.file) {
+        (_, Some(path)) => read_file(path)?,
+        (Some(function), None) => {
+            let start_ms = now_ms() - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+            let clients = clients(&args.regions, args.endpoint.as_deref()).await;
+            let group = format!("/aws/lambda/us-east-1.{function}");
+            scan_all(&clients, &group, start_ms, true).await
+        }
+        (None, None) => return Err(CliError::flag("function", "is required")),
+    };
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let (accounts, unhinted) = sharing::analyse(&lines, window_ms);
+    let shown = accounts
+        .iter()
+        .filter(|a| a.concurrent_networks >= usize::from(args.min_networks));
+    let mut out = std::io::stdout().lock();
+    if !args.json {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>13} {:>8} {:>12} {:>7} {:>8}  {:<20}  {:<20}",
+            "account",
+            "networks@once",
+            "networks",
+            "regions@once",
+            "regions",
+            "sessions",
+            "first seen",
+            "last seen"
+        );
+    }
+    for account in shown {
+        let _ = if args.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(account).unwrap_or_default()
+            )
+        } else {
+            writeln!(
+                out,
+                "{:<40} {:>13} {:>8} {:>12} {:>7} {:>8}  {:<20}  {:<20}",
+                account.account,
+                account.concurrent_networks,
+                account.networks,
+                account.concurrent_regions,
+                account.regions,
+                account.sessions,
+                sharing::utc(account.first_seen_ms),
+                sharing::utc(account.last_seen_ms),
+            )
+        };
+    }
+    eprintln!(
+        "reelgate logs sharing: {} accounts with network hints, {} with at least {} networks at once",
+        accounts.len(),
+        accounts
+            .iter()
+            .filter(|a| a.concurrent_networks >= usize::from(args.min_networks))
+            .count(),
+        args.min_networks
+    );
+    for (why, count) in &unhinted.missing {
+        eprintln!("reelgate logs sharing: {count} signed-in lines without a hint: {why}");
+    }
+    if unhinted.no_key > 0 {
+        eprintln!(
+            "reelgate logs sharing: {} signed-in lines without a hint: the edge config has no network_hint key",
+            unhinted.no_key
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -269,56 +461,16 @@ async fn logs(args: LogsArgs) -> Result<ExitCode, CliError> {
         };
     };
     let group = format!("/aws/lambda/us-east-1.{function}");
-    let regions: Vec<String> = if args.regions.is_empty() {
-        COMMERCIAL_REGIONS.iter().map(|r| (*r).to_owned()).collect()
-    } else {
-        args.regions.clone()
-    };
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now_ms = now_ms();
     let mut start_ms = now_ms - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
-    let mut clients = Vec::new();
-    for region in &regions {
-        clients.push((
-            region.clone(),
-            client(region, args.endpoint.as_deref()).await,
-        ));
-    }
+    let clients = clients(&args.regions, args.endpoint.as_deref()).await;
     let mut first = true;
     loop {
-        // All regions at once: a scan is a few round trips to a far region.
-        let mut scans = tokio::task::JoinSet::new();
-        for (region, client) in &clients {
-            let (region, client, group) = (region.clone(), client.clone(), group.clone());
-            scans.spawn(async move {
-                let result = scan(&client, &group, &region, start_ms).await;
-                (region, result)
-            });
-        }
-        let (mut lines, total, mut done) = (Vec::new(), clients.len(), 0);
-        while let Some(joined) = scans.join_next().await {
-            done += 1;
-            if first {
-                eprint!("\rscanning regions: {done}/{total}");
-            }
-            match joined {
-                Ok((_, Ok(Some(found)))) => {
-                    lines.extend(found.into_iter().filter(|l| keep(&args, l)))
-                }
-                Ok((_, Ok(None))) => {}
-                Ok((region, Err(error))) => eprintln!("\nreelgate logs: {region}: {error}"),
-                Err(error) => eprintln!("\nreelgate logs: a scan failed: {error}"),
-            }
-        }
-        if first {
-            eprintln!();
-        }
-        lines.sort_by(|a, b| {
-            a.timestamp_ms
-                .cmp(&b.timestamp_ms)
-                .then_with(|| a.region.cmp(&b.region))
-        });
+        let lines: Vec<EdgeLine> = scan_all(&clients, &group, start_ms, first)
+            .await
+            .into_iter()
+            .filter(|l| keep(&args, l))
+            .collect();
         if first && !args.json {
             print_summary(&lines);
         }

@@ -1,12 +1,14 @@
 use serde::Deserialize;
 
 use super::fields::{
-    self, ConfigError, HttpsUrl, Issuer, Origin, SecretSource, TableName, VideoPathPrefix, err,
+    self, ConfigError, HttpsUrl, Issuer, NetworkHintKeyId, NetworkHintSecret, Origin, SecretSource,
+    TableName, VideoPathPrefix, err,
 };
 use crate::cloudfront::{CookieAttributes, SameSite};
 use crate::crypto::{KeySlot, PolicyHash};
 use crate::ids::{KeyPairId, VideoId};
 use crate::jwt::{Jwks, PUBLIC_TEST_KIDS, TokenUse, VerifierConfig};
+use crate::network_hint::NetworkHintKey;
 use crate::time::EpochSeconds;
 
 /// Where the CloudFront signing key comes from: inline PEM (local stack and
@@ -94,6 +96,10 @@ pub struct EdgeConfig {
     pub table: TableConfig,
     pub cors_origins: Vec<Origin>,
     pub cache: CacheConfig,
+    /// The key of the network hint each decision line carries
+    /// (`shared::network_hint`). `None`: lines carry no hint, and
+    /// `reelgate logs sharing` has nothing to count.
+    pub network_hint: Option<NetworkHintKey>,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +155,13 @@ struct RawCache {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawNetworkHint {
+    key_id: String,
+    key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Raw {
     issuer: String,
     jwks_url: String,
@@ -173,6 +186,8 @@ struct Raw {
     cors_origins: Vec<String>,
     #[serde(default)]
     cache: RawCache,
+    #[serde(default)]
+    network_hint: Option<RawNetworkHint>,
     #[serde(default)]
     allow_public_test_keys: bool,
 }
@@ -335,6 +350,13 @@ impl EdgeConfig {
                 0..=3600,
             )?,
         };
+        let network_hint = match raw.network_hint {
+            None => None,
+            Some(hint) => Some(NetworkHintKey::new(
+                NetworkHintKeyId::parse("network_hint.key_id", &hint.key_id)?,
+                NetworkHintSecret::parse("network_hint.key", &hint.key)?,
+            )),
+        };
         Ok(Self {
             verifier,
             jwks_url,
@@ -350,6 +372,7 @@ impl EdgeConfig {
             },
             cors_origins,
             cache,
+            network_hint,
         })
     }
 
@@ -464,10 +487,33 @@ mod tests {
       "table": {"name": "reelgate", "replica_regions": ["us-east-1", "eu-west-1", "ap-southeast-1"]}
     }"#;
 
+    const HINT_KEY: &str = "d2f1c0a6b7e84f3c9a5b1e0d7c6f2a81";
+
     fn with(pointer: &str, value: serde_json::Value) -> Result<EdgeConfig, ConfigError> {
         let mut doc: serde_json::Value = serde_json::from_str(EXAMPLE).unwrap();
-        *doc.pointer_mut(pointer).unwrap() = value;
+        match doc.pointer_mut(pointer) {
+            Some(slot) => *slot = value,
+            None => doc[&pointer[1..]] = value,
+        }
         EdgeConfig::from_json(&doc.to_string())
+    }
+
+    #[test]
+    fn a_network_hint_key_is_optional_and_never_shown() {
+        assert_eq!(EdgeConfig::from_json(EXAMPLE).unwrap().network_hint, None);
+        let config = with(
+            "/network_hint",
+            serde_json::json!({"key_id": "2026-12", "key": HINT_KEY}),
+        )
+        .unwrap();
+        assert_eq!(&**config.network_hint.as_ref().unwrap().id(), "2026-12");
+        assert!(!format!("{config:?}").contains(HINT_KEY));
+        assert_eq!(
+            with("/network_hint", serde_json::json!({"key_id": "k1"}))
+                .unwrap_err()
+                .field,
+            "<document>"
+        );
     }
 
     #[test]
@@ -528,6 +574,21 @@ mod tests {
                 "/table/replica_regions",
                 json!(["mars"]),
                 "table.replica_regions",
+            ),
+            (
+                "/network_hint",
+                json!({"key_id": "k:1", "key": HINT_KEY}),
+                "network_hint.key_id",
+            ),
+            (
+                "/network_hint",
+                json!({"key_id": "", "key": HINT_KEY}),
+                "network_hint.key_id",
+            ),
+            (
+                "/network_hint",
+                json!({"key_id": "k1", "key": "too-short"}),
+                "network_hint.key",
             ),
         ];
         for (pointer, value, field) in cases {

@@ -354,6 +354,56 @@ impl SecretSource {
     }
 }
 
+/// The id of a network hint key (`network_hint.key_id`): 1-16 of
+/// `A-Z a-z 0-9 _ -`. It prefixes every hint, so a new id with each new key
+/// keeps hints from before and after a rotation apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkHintKeyId(String);
+
+text_newtype!(NetworkHintKeyId);
+
+impl NetworkHintKeyId {
+    pub fn parse(field: &str, text: &str) -> Result<Self, ConfigError> {
+        let ok = (1..=16).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(err(field, "must be 1-16 of A-Z a-z 0-9 _ -"))
+        }
+    }
+}
+
+/// The HMAC key of network hints (`network_hint.key`): 32-256 bytes of
+/// random text, whose UTF-8 bytes are the key. Debug never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NetworkHintSecret(String);
+
+impl fmt::Debug for NetworkHintSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NetworkHintSecret(<redacted>)")
+    }
+}
+
+impl NetworkHintSecret {
+    pub fn parse(field: &str, text: &str) -> Result<Self, ConfigError> {
+        if (32..=256).contains(&text.len()) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(err(
+                field,
+                "must be 32-256 bytes of random text (e.g. `openssl rand -hex 32`)",
+            ))
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 /// The app client ids whose tokens are accepted: at least one, 1-128
 /// characters each (Cognito's limit).
 pub fn client_ids(field: &str, ids: Vec<String>) -> Result<Vec<String>, ConfigError> {

@@ -15,5 +15,6 @@ pub use edge::{
     CacheConfig, CookieConfig, EdgeConfig, KeySource, SigningConfig, StagedKey, TableConfig,
 };
 pub use fields::{
-    ConfigError, HttpsUrl, Issuer, Origin, SecretArn, SecretSource, TableName, VideoPathPrefix,
+    ConfigError, HttpsUrl, Issuer, NetworkHintKeyId, NetworkHintSecret, Origin, SecretArn,
+    SecretSource, TableName, VideoPathPrefix,
 };
