@@ -11,12 +11,14 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::{Crypto, KeyRing};
+use reelgate_shared::devices::{Device, DeviceLimit};
 use reelgate_shared::entitlement::Entitled;
 use reelgate_shared::jwt::Verifier;
-use reelgate_shared::{EpochSeconds, UserSub, VideoId};
+use reelgate_shared::{EpochSeconds, StreamId, UserSub, VideoId};
 
 use crate::cache::ExpiringCache;
 use crate::cookies::{self, CookieJar, Scope};
+use crate::devices::Held;
 use crate::entitlement::Entitlement;
 use crate::error::EdgeError;
 use crate::event::{Request, Response};
@@ -28,6 +30,7 @@ use crate::step::{Answer, Fetched, Step};
 use crate::token::Tokens;
 
 const ENTITLEMENT_CACHE_ENTRIES: usize = 8192;
+const LEASE_CACHE_ENTRIES: usize = 8192;
 
 /// One container's edge authorizer: config, keys and caches.
 pub struct Edge<C> {
@@ -35,7 +38,10 @@ pub struct Edge<C> {
     crypto: C,
     pub(crate) region: String,
     tokens: Tokens,
-    pub(crate) entitlements: ExpiringCache<(UserSub, VideoId), Option<Entitled>>,
+    pub(crate) entitlements:
+        ExpiringCache<(UserSub, VideoId), Option<(Entitled, Option<DeviceLimit>)>>,
+    /// Device leases this container wrote, until when each holds.
+    pub(crate) leases: ExpiringCache<(UserSub, Device), EpochSeconds>,
     cookies: CookieJar,
 }
 
@@ -49,6 +55,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
             crypto,
             region: region.into(),
             entitlements: ExpiringCache::new(ENTITLEMENT_CACHE_ENTRIES),
+            leases: ExpiringCache::new(LEASE_CACHE_ENTRIES),
             cookies: CookieJar::default(),
         }
     }
@@ -106,15 +113,31 @@ impl<C: Crypto + KeyRing> Edge<C> {
                 decision.allow("cors_preflight");
                 Ok(Step::Ready(response::preflight()))
             }
-            Route::Logout { video } => {
+            Route::Logout { video, stream } => {
                 decision.video = Some(video.clone());
                 let attributes = cookies::attributes(&self.config, &video)?;
+                if let Some(fetch) = self.release(request, stream.as_ref(), now, fetched, decision)
+                {
+                    return Ok(Step::Fetch(fetch));
+                }
                 decision.allow("logout");
                 Ok(Step::Ready(response::logout(&attributes)))
             }
-            Route::Session { video, redirect } => {
+            Route::Session {
+                video,
+                redirect,
+                stream,
+            } => {
                 decision.video = Some(video.clone());
-                self.session(request, &video, redirect, now, fetched, decision)
+                self.session(
+                    request,
+                    &video,
+                    redirect,
+                    stream.as_ref(),
+                    now,
+                    fetched,
+                    decision,
+                )
             }
         }
     }
@@ -124,6 +147,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
         request: &Request,
         video: &VideoId,
         redirect: bool,
+        stream: Option<&StreamId>,
         now: EpochSeconds,
         fetched: &Fetched,
         decision: &mut Decision,
@@ -154,6 +178,28 @@ impl<C: Crypto + KeyRing> Edge<C> {
             None::<Ipv4Addr>
         };
         let lifetime = lifetime(&self.config.cookie, now, entitled);
+        if let Some(limit) = settled.max_devices {
+            let device = Device::new(claims.origin_jti.as_deref(), stream)
+                .map_err(|_| EdgeError::DeviceUnidentified)?;
+            match self.hold_lease(
+                &claims.sub,
+                &device,
+                limit,
+                lifetime.expires_at,
+                now,
+                fetched,
+            ) {
+                Held::Yes => {}
+                Held::Fetch(fetch) => return Ok(Step::Fetch(fetch)),
+                Held::Full { active, limit } => {
+                    return Err(EdgeError::DeviceLimit {
+                        active,
+                        limit: limit.get(),
+                    });
+                }
+                Held::StoreFailed => return Err(EdgeError::DevicesUnavailable),
+            }
+        }
         let (slot, key_pair_id, switch_at) = self.config.signing.active(now);
         let key_pair_id = key_pair_id.clone();
         let scope = Scope {
@@ -195,5 +241,32 @@ impl<C: Crypto + KeyRing> Edge<C> {
             &lifetime,
             redirect,
         )))
+    }
+
+    /// With a valid bearer token, the fetch that releases its device's
+    /// lease, if one is still to do. Logout never fails on this: without a
+    /// token, with a bad one or when the store fails, the cookies are
+    /// expired anyway and the lease lapses on its own.
+    fn release(
+        &mut self,
+        request: &Request,
+        stream: Option<&StreamId>,
+        now: EpochSeconds,
+        fetched: &Fetched,
+        decision: &mut Decision,
+    ) -> Option<crate::step::Fetch> {
+        request.header("authorization")?;
+        let claims =
+            match self
+                .tokens
+                .claims(request, now, fetched.jwks.as_ref(), &self.crypto, decision)
+            {
+                Ok(Step::Ready(claims)) => claims,
+                Ok(Step::Fetch(fetch)) => return Some(fetch),
+                Err(_) => return None,
+            };
+        decision.user = Some(claims.sub.clone());
+        let device = Device::new(claims.origin_jti.as_deref(), stream).ok()?;
+        self.release_lease(&claims.sub, &device, now, fetched)
     }
 }

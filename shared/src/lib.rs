@@ -6,6 +6,7 @@
 pub mod cloudfront;
 pub mod config;
 pub mod crypto;
+pub mod devices;
 pub mod edge_log;
 pub mod entitlement;
 pub mod ids;
@@ -15,5 +16,5 @@ pub mod store;
 pub mod test_support;
 pub mod time;
 
-pub use ids::{EventId, IdError, KeyPairId, UserSub, VideoId};
+pub use ids::{EventId, IdError, KeyPairId, StreamId, UserSub, VideoId};
 pub use time::EpochSeconds;

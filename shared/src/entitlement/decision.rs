@@ -288,6 +288,7 @@ mod tests {
             expires_at: at(ISSUED + 3600),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             entitlements: claim.map(str::to_owned),
+            origin_jti: None,
         }
     }
 
@@ -449,6 +450,7 @@ mod tests {
         let plan = Plan {
             tier: "premium".into(),
             premium_until: at(ISSUED + 100),
+            max_devices: None,
         };
         let snapshot = Snapshot {
             plan: Some(plan),
@@ -469,6 +471,7 @@ mod tests {
             plan: Some(Plan {
                 tier: "premium".into(),
                 premium_until: at(ISSUED),
+                max_devices: None,
             }),
             grant: Some(grant(GrantSource::Admin, None)),
         };
@@ -545,6 +548,7 @@ mod tests {
         let plan = Plan {
             tier: "premium".into(),
             premium_until: at(ISSUED + 1),
+            max_devices: None,
         };
         assert_eq!(
             rules

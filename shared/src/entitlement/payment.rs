@@ -164,6 +164,8 @@ impl PaymentEvent {
                 tier: "premium".to_owned(),
                 premium_until: (*premium_until)
                     .max(current.map_or(*premium_until, |p| p.premium_until)),
+                // An operator's device limit outlives the plan's renewals.
+                max_devices: current.and_then(|p| p.max_devices),
             }),
             PaymentKind::PlanCanceled => current.map(|p| Plan {
                 premium_until: p.premium_until.min(now),
