@@ -11,15 +11,14 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::{Crypto, KeyRing};
-use reelgate_shared::devices::{Device, DeviceLimit};
-use reelgate_shared::entitlement::Entitled;
+use reelgate_shared::devices::Device;
 use reelgate_shared::jwt::Verifier;
 use reelgate_shared::{EpochSeconds, StreamId, UserSub, VideoId};
 
 use crate::cache::ExpiringCache;
 use crate::cookies::{self, CookieJar, Scope};
 use crate::devices::Held;
-use crate::entitlement::Entitlement;
+use crate::entitlement::{Cached, Entitlement};
 use crate::error::EdgeError;
 use crate::event::{Request, Response};
 use crate::lifetime::lifetime;
@@ -32,14 +31,21 @@ use crate::token::Tokens;
 const ENTITLEMENT_CACHE_ENTRIES: usize = 8192;
 const LEASE_CACHE_ENTRIES: usize = 8192;
 
+/// What a session request asks for: a title, how to answer, and the
+/// player's stream id if it sent one.
+struct Play<'a> {
+    video: &'a VideoId,
+    redirect: bool,
+    stream: Option<&'a StreamId>,
+}
+
 /// One container's edge authorizer: config, keys and caches.
 pub struct Edge<C> {
     pub(crate) config: EdgeConfig,
     crypto: C,
     pub(crate) region: String,
     tokens: Tokens,
-    pub(crate) entitlements:
-        ExpiringCache<(UserSub, VideoId), Option<(Entitled, Option<DeviceLimit>)>>,
+    pub(crate) entitlements: ExpiringCache<(UserSub, VideoId), Option<Cached>>,
     /// Device leases this container wrote, until when each holds.
     pub(crate) leases: ExpiringCache<(UserSub, Device), EpochSeconds>,
     cookies: CookieJar,
@@ -129,15 +135,12 @@ impl<C: Crypto + KeyRing> Edge<C> {
                 stream,
             } => {
                 decision.video = Some(video.clone());
-                self.session(
-                    request,
-                    &video,
+                let play = Play {
+                    video: &video,
                     redirect,
-                    stream.as_ref(),
-                    now,
-                    fetched,
-                    decision,
-                )
+                    stream: stream.as_ref(),
+                };
+                self.session(request, play, now, fetched, decision)
             }
         }
     }
@@ -145,13 +148,16 @@ impl<C: Crypto + KeyRing> Edge<C> {
     fn session(
         &mut self,
         request: &Request,
-        video: &VideoId,
-        redirect: bool,
-        stream: Option<&StreamId>,
+        play: Play<'_>,
         now: EpochSeconds,
         fetched: &Fetched,
         decision: &mut Decision,
     ) -> Result<Step<Response>, EdgeError> {
+        let Play {
+            video,
+            redirect,
+            stream,
+        } = play;
         let claims =
             match self
                 .tokens

@@ -24,6 +24,9 @@ pub(crate) struct Settled {
     pub(crate) max_devices: Option<DeviceLimit>,
 }
 
+/// A cached yes: the entitlement and its plan's device limit.
+pub(crate) type Cached = (Entitled, Option<DeviceLimit>);
+
 /// A plan's device limit applies to what that plan entitles.
 fn plan_limit(entitled: &Entitled, limit: Option<DeviceLimit>) -> Option<DeviceLimit> {
     limit.filter(|_| entitled.basis == Basis::PremiumPlan)
