@@ -19,7 +19,7 @@ use reelgate_shared::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
 use reelgate_shared::ids::PaymentIntentId;
 use reelgate_shared::store::{
     self, ATTR_PK, ATTR_SK, ApplyOutcome, AttrValue, Condition, Consistency, EntitlementStore,
-    Item, PaymentRecord, PaymentWrites, Snapshot, SnapshotKeys, StoreError,
+    Item, LeaseStore, PaymentRecord, PaymentWrites, Snapshot, SnapshotKeys, StoreError,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
@@ -398,5 +398,73 @@ impl EntitlementStore for DynamoStore {
             .await
             .map_err(sdk_error)?;
         Ok(output.attributes().is_some_and(|a| !a.is_empty()))
+    }
+}
+
+/// The edge's lease reads and writes, as the native host performs them.
+impl LeaseStore for DynamoStore {
+    async fn leases(&self, query: &store::LeaseQuery) -> Result<Vec<Item>, StoreError> {
+        let (attribute, value) = query.partition();
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", attribute)
+            .expression_attribute_values(":pk", to_sdk_value(value))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(output.items().iter().map(from_sdk).collect())
+    }
+
+    async fn write_lease(&self, write: &store::LeaseWrite) -> Result<bool, StoreError> {
+        let (text, names, values) = write.condition();
+        let names: HashMap<String, String> = names
+            .into_iter()
+            .map(|(placeholder, name)| (placeholder.to_owned(), name.to_owned()))
+            .collect();
+        match write.item() {
+            Some(item) => match self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(to_sdk(item)))
+                .condition_expression(text)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(to_sdk(values)))
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(error) => condition_failed(error),
+            },
+            None => match self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(to_sdk(write.key())))
+                .condition_expression(text)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(to_sdk(values)))
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(error) => condition_failed(error),
+            },
+        }
+    }
+}
+
+/// A write whose condition did not hold is an answer (`false`), not an error.
+fn condition_failed<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> Result<bool, StoreError> {
+    if error.code() == Some("ConditionalCheckFailedException") {
+        Ok(false)
+    } else {
+        Err(sdk_error(error))
     }
 }

@@ -12,6 +12,7 @@ use axum::routing::{any, get, post, put};
 use reelgate_shared::cloudfront::{Policy, sign_url};
 use reelgate_shared::config::{ApiConfig, UrlPolicy};
 use reelgate_shared::crypto::native::SigningKey;
+use reelgate_shared::devices::DeviceLimit;
 use reelgate_shared::entitlement::{
     Decision, Denial, Entitled, Grant, GrantSource, PaymentEvent, Plan, Rules, StoreReason,
     UserEntitlements,
@@ -158,6 +159,8 @@ struct GrantView {
 struct PlanView {
     tier: String,
     premium_until: EpochSeconds,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_devices: Option<DeviceLimit>,
     active: bool,
 }
 
@@ -183,6 +186,7 @@ fn entitlements_view(
             active: p.is_active(now),
             tier: p.tier,
             premium_until: p.premium_until,
+            max_devices: p.max_devices,
         }),
         grants: all
             .grants
@@ -367,6 +371,8 @@ async fn admin_user<S: EntitlementStore>(
 struct PlanBody {
     premium_until: u64,
     tier: Option<String>,
+    /// Concurrent devices (`shared::devices`), 1-20; absent: no limit.
+    max_devices: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -398,9 +404,15 @@ async fn admin_put_plan<S: EntitlementStore>(
             "tier must be 1-32 of A-Z a-z 0-9 -",
         ));
     }
+    let max_devices = body
+        .max_devices
+        .map(DeviceLimit::new)
+        .transpose()
+        .map_err(|e| bad_request("invalid_max_devices", e.to_string()))?;
     let plan = Plan {
         tier,
         premium_until: EpochSeconds::new(body.premium_until),
+        max_devices,
     };
     app.store.put_plan(&user, Some(plan.clone())).await?;
     tracing::info!(admin = %claims.sub, user = %user, "plan set");
@@ -408,6 +420,7 @@ async fn admin_put_plan<S: EntitlementStore>(
         active: plan.is_active(now()),
         tier: plan.tier,
         premium_until: plan.premium_until,
+        max_devices: plan.max_devices,
     })
     .into_response())
 }

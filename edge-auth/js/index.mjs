@@ -2,7 +2,8 @@
 //
 // The decisions are made by the Rust core compiled to WebAssembly. This host
 // only does what the core cannot: it reads config.json, holds the node:crypto
-// keys, performs the I/O the core asks for (a DynamoDB read, a JWKS refetch)
+// keys, performs the I/O the core asks for (a DynamoDB read, a JWKS refetch,
+// a device lease read or conditional write)
 // and writes one log line per request. It never logs tokens, cookies or keys.
 
 import { readFileSync } from "node:fs";
@@ -93,16 +94,8 @@ const dynamoClients = new Map();
 // `keys` are the exact DynamoDB keys the core asks for (it owns the schema).
 async function readEntitlement({ table, region: replica, keys }) {
   try {
-    const { DynamoDBClient, BatchGetItemCommand } = await import("@aws-sdk/client-dynamodb");
-    const target = replica ?? region;
-    if (!dynamoClients.has(target)) {
-      dynamoClients.set(target, new DynamoDBClient({
-        region: target,
-        maxAttempts: 2,
-        requestHandler: { connectionTimeout: 500, requestTimeout: STORE_TIMEOUT_MS },
-      }));
-    }
-    const result = await dynamoClients.get(target).send(new BatchGetItemCommand({
+    const { sdk, client } = await dynamo(replica);
+    const result = await client.send(new sdk.BatchGetItemCommand({
       RequestItems: { [table]: { Keys: keys } },
     }), { abortSignal: AbortSignal.timeout(STORE_DEADLINE_MS) });
     if (Object.keys(result.UnprocessedKeys ?? {}).length > 0) return { error: "unprocessed_keys" };
@@ -111,6 +104,63 @@ async function readEntitlement({ table, region: replica, keys }) {
     return { error: error?.name ?? "store_error" };
   }
 }
+
+function dynamo(replica) {
+  const target = replica ?? region;
+  return import("@aws-sdk/client-dynamodb").then((sdk) => {
+    if (!dynamoClients.has(target)) {
+      dynamoClients.set(target, new sdk.DynamoDBClient({
+        region: target,
+        maxAttempts: 2,
+        requestHandler: { connectionTimeout: 500, requestTimeout: STORE_TIMEOUT_MS },
+      }));
+    }
+    return { sdk, client: dynamoClients.get(target) };
+  });
+}
+
+// Device leases (the core owns the rule, the keys and every condition):
+// read a viewer's slots strongly, as the core's `query` says.
+async function readLeases({ table, region: replica, query }) {
+  try {
+    const { sdk, client } = await dynamo(replica);
+    const result = await client.send(new sdk.QueryCommand({ TableName: table, ...query }),
+      { abortSignal: AbortSignal.timeout(STORE_DEADLINE_MS) });
+    return { items: result.Items ?? [] };
+  } catch (error) {
+    return { error: error?.name ?? "store_error" };
+  }
+}
+
+// Perform the core's conditional writes in order until one's condition
+// holds: `{claimed: index}`, or `{refused: true}` when none did.
+async function writeLease({ table, region: replica, writes }) {
+  try {
+    const { sdk, client } = await dynamo(replica);
+    const deadline = AbortSignal.timeout(STORE_DEADLINE_MS);
+    for (const [index, write] of writes.entries()) {
+      const command = write.put
+        ? new sdk.PutItemCommand({ TableName: table, ...write.put })
+        : new sdk.DeleteItemCommand({ TableName: table, ...write.delete });
+      try {
+        await client.send(command, { abortSignal: deadline });
+        return { claimed: index };
+      } catch (error) {
+        if (error?.name !== "ConditionalCheckFailedException") throw error;
+      }
+    }
+    return { refused: true };
+  } catch (error) {
+    return { error: error?.name ?? "store_error" };
+  }
+}
+
+const perform = {
+  entitlement: (fetch) => readEntitlement(fetch),
+  jwks: (fetch) => fetchJwks(fetch.url),
+  leases: (fetch) => readLeases(fetch),
+  lease: (fetch) => writeLease(fetch),
+};
 
 async function fetchJwks(url) {
   try {
@@ -189,6 +239,9 @@ export const handler = async (event) => {
   const started = process.hrtime.bigint();
   const cf = event?.Records?.[0]?.cf;
   const request = JSON.stringify(coreRequest(cf?.request));
+  // A logout may release a device's lease: answers replayed from before it
+  // would hand that device cookies without one.
+  if (cf?.request?.method === "DELETE") replays.clear();
   const hit = replay(request, Date.now() / 1000);
   if (hit) {
     log(cf?.config?.requestId, hit.decision, started);
@@ -199,7 +252,7 @@ export const handler = async (event) => {
   // this host performs the fetch a reply names and hands back the result.
   let out = call("handle", `{"request":${request},"now":${Math.floor(Date.now() / 1000)}}`);
   while (out.fetch) {
-    const result = out.fetch.kind === "entitlement" ? await readEntitlement(out.fetch) : await fetchJwks(out.fetch.url);
+    const result = await (perform[out.fetch.kind] ?? (() => ({ error: "unknown_fetch" })))(out.fetch);
     out = call("resume", JSON.stringify({ exchange: out.exchange, now: Math.floor(Date.now() / 1000), ...result }));
   }
   if (out.reuse_until && out.log.token_cache_hit) remember(request, out.reuse_until, out.respond, out.log);

@@ -19,9 +19,10 @@ use crate::log::Decision;
 use crate::response;
 use crate::step::{Answer, Fetch, FetchResult, Fetched, Step};
 
-/// A request needs at most one store read and one JWKS fetch; a core that
-/// asks for more has a bug, and the edge then fails closed.
-pub const MAX_FETCHES: u8 = 2;
+/// A request needs at most one store read, one JWKS fetch, one read of its
+/// device leases and one lease write; a core that asks for more has a bug,
+/// and the edge then fails closed.
+pub const MAX_FETCHES: u8 = 4;
 
 /// One viewer request on its way to an answer.
 #[derive(Debug)]
@@ -81,6 +82,8 @@ impl Exchange {
                 self.fetched.record(FetchResult::Entitlement(Err(why)))
             }
             Some(Fetch::Jwks { .. }) => self.fetched.record(FetchResult::Jwks(Err(why))),
+            Some(Fetch::Leases { .. }) => self.fetched.record(FetchResult::Leases(Err(why))),
+            Some(Fetch::Lease { .. }) => self.fetched.record(FetchResult::Lease(Err(why))),
             None => {}
         }
     }

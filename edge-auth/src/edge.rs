@@ -11,13 +11,14 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::{Crypto, KeyRing};
-use reelgate_shared::entitlement::Entitled;
+use reelgate_shared::devices::Device;
 use reelgate_shared::jwt::Verifier;
-use reelgate_shared::{EpochSeconds, UserSub, VideoId};
+use reelgate_shared::{EpochSeconds, StreamId, UserSub, VideoId};
 
 use crate::cache::ExpiringCache;
 use crate::cookies::{self, CookieJar, Scope};
-use crate::entitlement::Entitlement;
+use crate::devices::Held;
+use crate::entitlement::{Cached, Entitlement};
 use crate::error::EdgeError;
 use crate::event::{Request, Response};
 use crate::lifetime::lifetime;
@@ -28,6 +29,15 @@ use crate::step::{Answer, Fetched, Step};
 use crate::token::Tokens;
 
 const ENTITLEMENT_CACHE_ENTRIES: usize = 8192;
+const LEASE_CACHE_ENTRIES: usize = 8192;
+
+/// What a session request asks for: a title, how to answer, and the
+/// player's stream id if it sent one.
+struct Play<'a> {
+    video: &'a VideoId,
+    redirect: bool,
+    stream: Option<&'a StreamId>,
+}
 
 /// One container's edge authorizer: config, keys and caches.
 pub struct Edge<C> {
@@ -35,7 +45,9 @@ pub struct Edge<C> {
     crypto: C,
     pub(crate) region: String,
     tokens: Tokens,
-    pub(crate) entitlements: ExpiringCache<(UserSub, VideoId), Option<Entitled>>,
+    pub(crate) entitlements: ExpiringCache<(UserSub, VideoId), Option<Cached>>,
+    /// Device leases this container wrote, until when each holds.
+    pub(crate) leases: ExpiringCache<(UserSub, Device), EpochSeconds>,
     cookies: CookieJar,
 }
 
@@ -49,6 +61,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
             crypto,
             region: region.into(),
             entitlements: ExpiringCache::new(ENTITLEMENT_CACHE_ENTRIES),
+            leases: ExpiringCache::new(LEASE_CACHE_ENTRIES),
             cookies: CookieJar::default(),
         }
     }
@@ -109,15 +122,28 @@ impl<C: Crypto + KeyRing> Edge<C> {
                 decision.allow("cors_preflight");
                 Ok(Step::Ready(response::preflight()))
             }
-            Route::Logout { video } => {
+            Route::Logout { video, stream } => {
                 decision.video = Some(video.clone());
                 let attributes = cookies::attributes(&self.config, &video)?;
+                if let Some(fetch) = self.release(request, stream.as_ref(), now, fetched, decision)
+                {
+                    return Ok(Step::Fetch(fetch));
+                }
                 decision.allow("logout");
                 Ok(Step::Ready(response::logout(&attributes)))
             }
-            Route::Session { video, redirect } => {
+            Route::Session {
+                video,
+                redirect,
+                stream,
+            } => {
                 decision.video = Some(video.clone());
-                self.session(request, &video, redirect, now, fetched, decision)
+                let play = Play {
+                    video: &video,
+                    redirect,
+                    stream: stream.as_ref(),
+                };
+                self.session(request, play, now, fetched, decision)
             }
         }
     }
@@ -125,12 +151,16 @@ impl<C: Crypto + KeyRing> Edge<C> {
     fn session(
         &mut self,
         request: &Request,
-        video: &VideoId,
-        redirect: bool,
+        play: Play<'_>,
         now: EpochSeconds,
         fetched: &Fetched,
         decision: &mut Decision,
     ) -> Result<Step<Response>, EdgeError> {
+        let Play {
+            video,
+            redirect,
+            stream,
+        } = play;
         let claims =
             match self
                 .tokens
@@ -157,6 +187,28 @@ impl<C: Crypto + KeyRing> Edge<C> {
             None::<Ipv4Addr>
         };
         let lifetime = lifetime(&self.config.cookie, now, entitled);
+        if let Some(limit) = settled.max_devices {
+            let device = Device::new(claims.origin_jti.as_deref(), stream)
+                .map_err(|_| EdgeError::DeviceUnidentified)?;
+            match self.hold_lease(
+                &claims.sub,
+                &device,
+                limit,
+                lifetime.expires_at,
+                now,
+                fetched,
+            ) {
+                Held::Yes => {}
+                Held::Fetch(fetch) => return Ok(Step::Fetch(fetch)),
+                Held::Full { active, limit } => {
+                    return Err(EdgeError::DeviceLimit {
+                        active,
+                        limit: limit.get(),
+                    });
+                }
+                Held::StoreFailed => return Err(EdgeError::DevicesUnavailable),
+            }
+        }
         let (slot, key_pair_id, switch_at) = self.config.signing.active(now);
         let key_pair_id = key_pair_id.clone();
         let scope = Scope {
@@ -198,5 +250,32 @@ impl<C: Crypto + KeyRing> Edge<C> {
             &lifetime,
             redirect,
         )))
+    }
+
+    /// With a valid bearer token, the fetch that releases its device's
+    /// lease, if one is still to do. Logout never fails on this: without a
+    /// token, with a bad one or when the store fails, the cookies are
+    /// expired anyway and the lease lapses on its own.
+    fn release(
+        &mut self,
+        request: &Request,
+        stream: Option<&StreamId>,
+        now: EpochSeconds,
+        fetched: &Fetched,
+        decision: &mut Decision,
+    ) -> Option<crate::step::Fetch> {
+        request.header("authorization")?;
+        let claims =
+            match self
+                .tokens
+                .claims(request, now, fetched.jwks.as_ref(), &self.crypto, decision)
+            {
+                Ok(Step::Ready(claims)) => claims,
+                Ok(Step::Fetch(fetch)) => return Some(fetch),
+                Err(_) => return None,
+            };
+        decision.user = Some(claims.sub.clone());
+        let device = Device::new(claims.origin_jti.as_deref(), stream).ok()?;
+        self.release_lease(&claims.sub, &device, now, fetched)
     }
 }

@@ -3,7 +3,8 @@
 //! answers in front of the store (ARCHITECTURE §6).
 
 use reelgate_shared::crypto::{Crypto, KeyRing};
-use reelgate_shared::entitlement::{self, Entitled, Rules};
+use reelgate_shared::devices::DeviceLimit;
+use reelgate_shared::entitlement::{self, Basis, Entitled, Rules, TokenEntitlements};
 use reelgate_shared::jwt::Claims;
 use reelgate_shared::store::SnapshotKeys;
 use reelgate_shared::{EpochSeconds, VideoId};
@@ -18,6 +19,17 @@ use crate::step::{Fetch, Fetched};
 pub(crate) struct Settled {
     pub(crate) entitled: Entitled,
     pub(crate) until: Option<EpochSeconds>,
+    /// The plan's `max_devices` when the plan is what entitles
+    /// (`crate::devices`); purchases, rentals and groups are not limited.
+    pub(crate) max_devices: Option<DeviceLimit>,
+}
+
+/// A cached yes: the entitlement and its plan's device limit.
+pub(crate) type Cached = (Entitled, Option<DeviceLimit>);
+
+/// A plan's device limit applies to what that plan entitles.
+fn plan_limit(entitled: &Entitled, limit: Option<DeviceLimit>) -> Option<DeviceLimit> {
+    limit.filter(|_| entitled.basis == Basis::PremiumPlan)
 }
 
 /// The edge's entitlement answer for one request.
@@ -46,9 +58,15 @@ impl<C: Crypto + KeyRing> Edge<C> {
         let needs_store = match rules.decide(claims, video, now) {
             entitlement::Decision::Entitled(entitled) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
+                let limit = claims
+                    .entitlements
+                    .as_deref()
+                    .and_then(|claim| TokenEntitlements::decode(claim).ok())
+                    .and_then(|token| token.max_devices);
                 return Entitlement::Settled(Settled {
                     entitled,
                     until: entitled.until,
+                    max_devices: plan_limit(&entitled, limit),
                 });
             }
             entitlement::Decision::Denied(_) => {
@@ -61,10 +79,11 @@ impl<C: Crypto + KeyRing> Edge<C> {
         let key = (claims.sub.clone(), video.clone());
         if let Some((cached, cached_until)) = self.entitlements.get_with_expiry(&key, now) {
             decision.entitlement_source = Some(EntitlementSource::Cache);
-            return match cached.filter(|e| e.until.is_none_or(|until| now < until)) {
-                Some(entitled) => Entitlement::Settled(Settled {
+            return match cached.filter(|(e, _)| e.until.is_none_or(|until| now < until)) {
+                Some((entitled, max_devices)) => Entitlement::Settled(Settled {
                     entitled,
                     until: Some(cached_until),
+                    max_devices,
                 }),
                 None => Entitlement::Denied,
             };
@@ -85,19 +104,24 @@ impl<C: Crypto + KeyRing> Edge<C> {
             Some(Ok(snapshot)) => snapshot,
         };
         decision.entitlement_source = Some(EntitlementSource::Store);
+        let limit = snapshot.plan.as_ref().and_then(|plan| plan.max_devices);
         let (entitled, ttl) = match needs_store.decide(snapshot) {
-            Ok(entitled) => (Some(entitled), self.config.cache.positive_seconds),
+            Ok(entitled) => (
+                Some((entitled, plan_limit(&entitled, limit))),
+                self.config.cache.positive_seconds,
+            ),
             Err(_) => (None, self.config.cache.negative_seconds),
         };
         let mut until = now.plus(ttl);
-        if let Some(end) = entitled.and_then(|e| e.until) {
+        if let Some(end) = entitled.and_then(|(e, _)| e.until) {
             until = until.min(end);
         }
         self.entitlements.insert(key, entitled, until, now);
         match entitled {
-            Some(entitled) => Entitlement::Settled(Settled {
+            Some((entitled, max_devices)) => Entitlement::Settled(Settled {
                 entitled,
                 until: Some(until),
+                max_devices,
             }),
             None => Entitlement::Denied,
         }

@@ -20,6 +20,14 @@ pub enum EdgeError {
     Token(TokenError),
     #[error("the viewer is not entitled to the title")]
     NotEntitled,
+    #[error("the stream id is not [A-Za-z0-9_-]{{8,64}}")]
+    InvalidStreamId,
+    #[error("{active} devices already play on a plan of {limit}")]
+    DeviceLimit { active: u16, limit: u16 },
+    #[error("the token has no origin_jti to count its device by")]
+    DeviceUnidentified,
+    #[error("the device lease store failed")]
+    DevicesUnavailable,
     #[error("cookies bound to the client IP need an IPv4 viewer")]
     IpBindingRequiresIpv4,
     #[error("the store failed and nothing is cached")]
@@ -47,12 +55,20 @@ pub enum EdgeError {
 impl EdgeError {
     pub fn status(&self) -> u16 {
         match self {
-            Self::InvalidVideoId | Self::InvalidHost | Self::MalformedRequest => 400,
+            Self::InvalidVideoId
+            | Self::InvalidStreamId
+            | Self::InvalidHost
+            | Self::MalformedRequest => 400,
             Self::Token(_) => 401,
-            Self::CorsOriginNotAllowed | Self::NotEntitled | Self::IpBindingRequiresIpv4 => 403,
+            Self::CorsOriginNotAllowed
+            | Self::NotEntitled
+            | Self::DeviceLimit { .. }
+            | Self::DeviceUnidentified
+            | Self::IpBindingRequiresIpv4 => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::EntitlementUnavailable
+            | Self::DevicesUnavailable
             | Self::FetchLoop
             | Self::CookieScopeInvalid
             | Self::PolicyInvalid
@@ -74,6 +90,10 @@ impl EdgeError {
             Self::InvalidHost => "invalid_host",
             Self::Token(error) => error.reason(),
             Self::NotEntitled => "not_entitled",
+            Self::InvalidStreamId => "invalid_stream_id",
+            Self::DeviceLimit { .. } => "device_limit",
+            Self::DeviceUnidentified => "device_unidentified",
+            Self::DevicesUnavailable => "devices_unavailable",
             Self::IpBindingRequiresIpv4 => "ip_binding_requires_ipv4",
             Self::EntitlementUnavailable => "entitlement_unavailable",
             Self::FetchLoop => "io_loop",

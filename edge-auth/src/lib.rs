@@ -6,12 +6,13 @@
 //! Lambda@Edge Node.js runtime with node:crypto behind host imports (`wasm`).
 //! One concern per module: `route` (which operation), `token` (bearer,
 //! verification, JWKS refetch, token cache), `entitlement` (may this viewer
-//! watch), `lifetime` (cookie expiry buckets), `cookies` (policy scope,
+//! watch), `devices` (concurrent-device leases), `lifetime` (cookie expiry buckets), `cookies` (policy scope,
 //! signing, cookie cache), `response` (what the edge writes), `error` (every
 //! refusal, its status and reason), `step` and `driver` (the host protocol).
 
 pub mod cache;
 pub mod cookies;
+mod devices;
 pub mod driver;
 pub mod edge;
 mod entitlement;

@@ -8,7 +8,9 @@ use std::sync::Mutex;
 
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::crypto::native::NativeCrypto;
-use reelgate_shared::store::{Consistency, EntitlementStore};
+use reelgate_shared::store::{
+    Consistency, EntitlementStore, LeaseStore, claim_in_order, leases_from_items,
+};
 
 use crate::driver::{Performer, drive};
 use crate::edge::Edge;
@@ -26,7 +28,7 @@ struct Io<'a, S> {
     jwks: &'a str,
 }
 
-impl<S: EntitlementStore> Performer for Io<'_, S> {
+impl<S: EntitlementStore + LeaseStore> Performer for Io<'_, S> {
     async fn perform(&self, fetch: &Fetch) -> FetchResult {
         match fetch {
             Fetch::Entitlement { keys, .. } => FetchResult::Entitlement(
@@ -36,6 +38,17 @@ impl<S: EntitlementStore> Performer for Io<'_, S> {
                     .map_err(|e| e.to_string()),
             ),
             Fetch::Jwks { .. } => FetchResult::Jwks(Ok(self.jwks.to_owned())),
+            Fetch::Leases { query, .. } => {
+                FetchResult::Leases(match self.store.leases(query).await {
+                    Ok(items) => leases_from_items(&items).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                })
+            }
+            Fetch::Lease { writes, .. } => FetchResult::Lease(
+                claim_in_order(self.store, writes)
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
         }
     }
 }
@@ -49,7 +62,7 @@ impl NativeHost {
         }
     }
 
-    pub async fn handle<S: EntitlementStore>(
+    pub async fn handle<S: EntitlementStore + LeaseStore>(
         &self,
         request: Request,
         store: &S,

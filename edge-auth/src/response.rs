@@ -25,6 +25,12 @@ struct SessionBody<'a> {
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
+    /// `device_limit` only: how many devices play and the plan's limit,
+    /// nothing that identifies them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_devices: Option<u16>,
 }
 
 /// 200 with the session body, or with `redirect` 302 to the playlist; the
@@ -100,8 +106,14 @@ pub fn refusal(error: &EdgeError) -> Response {
         _ => "Service Unavailable",
     };
     let mut response = Response::new(status, description);
+    let (active, max_devices) = match *error {
+        EdgeError::DeviceLimit { active, limit } => (Some(active), Some(limit)),
+        _ => (None, None),
+    };
     response.body = serde_json::to_string(&ErrorBody {
         error: error.reason(),
+        active,
+        max_devices,
     })
     .ok();
     response.add_header("Content-Type", "application/json");

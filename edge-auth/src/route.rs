@@ -1,7 +1,7 @@
 //! Which of the edge's three operations a request is. Everything that is not
 //! exactly one of them is refused here, before any token is looked at.
 
-use reelgate_shared::VideoId;
+use reelgate_shared::{StreamId, VideoId};
 
 use crate::error::EdgeError;
 
@@ -10,9 +10,17 @@ const SESSION_PREFIX: &str = "/session/videos/";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// `GET /session/videos/{id}`: issue cookies (`?redirect=1`: 302 to the playlist).
-    Session { video: VideoId, redirect: bool },
-    /// `DELETE /session/videos/{id}`: expire that title's cookies.
-    Logout { video: VideoId },
+    Session {
+        video: VideoId,
+        redirect: bool,
+        stream: Option<StreamId>,
+    },
+    /// `DELETE /session/videos/{id}`: expire that title's cookies (and,
+    /// with a bearer token, release the device's lease).
+    Logout {
+        video: VideoId,
+        stream: Option<StreamId>,
+    },
     /// `OPTIONS`: CORS preflight.
     Preflight,
 }
@@ -28,16 +36,36 @@ pub fn route(method: &str, uri: &str, querystring: &str) -> Result<Route, EdgeEr
         return Err(EdgeError::NotFound);
     };
     let video = VideoId::parse(id).map_err(|_| EdgeError::InvalidVideoId)?;
+    let stream = stream(querystring)?;
     match method {
         "GET" => Ok(Route::Session {
             video,
             redirect: querystring
                 .split('&')
                 .any(|pair| pair == "redirect=1" || pair == "redirect=true"),
+            stream,
         }),
-        "DELETE" => Ok(Route::Logout { video }),
+        "DELETE" => Ok(Route::Logout { video, stream }),
         _ => Err(EdgeError::MethodNotAllowed),
     }
+}
+
+/// `?stream=<id>` (§12 "Devices"): a player's own device slot. Only the
+/// id's alphabet is accepted, so it needs no decoding; a repeated or bad
+/// one is refused rather than guessed.
+fn stream(querystring: &str) -> Result<Option<StreamId>, EdgeError> {
+    let mut values = querystring
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("stream="));
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(EdgeError::InvalidStreamId);
+    }
+    StreamId::parse(value)
+        .map(Some)
+        .map_err(|_| EdgeError::InvalidStreamId)
 }
 
 #[cfg(test)]
@@ -51,20 +79,44 @@ mod tests {
             route("GET", "/session/videos/demo", ""),
             Ok(Route::Session {
                 video: demo.clone(),
-                redirect: false
+                redirect: false,
+                stream: None,
             })
         );
         assert_eq!(
             route("GET", "/session/videos/demo", "a=b&redirect=1"),
             Ok(Route::Session {
                 video: demo.clone(),
-                redirect: true
+                redirect: true,
+                stream: None,
             })
         );
         assert_eq!(
             route("DELETE", "/session/videos/demo", ""),
-            Ok(Route::Logout { video: demo })
+            Ok(Route::Logout {
+                video: demo.clone(),
+                stream: None,
+            })
         );
+        assert_eq!(
+            route("GET", "/session/videos/demo", "stream=tv-1a2b3c"),
+            Ok(Route::Session {
+                video: demo.clone(),
+                redirect: false,
+                stream: Some(StreamId::parse("tv-1a2b3c").unwrap()),
+            })
+        );
+        for bad in [
+            "stream=short",
+            "stream=a%2Fbcdefgh",
+            "stream=abcdefgh&stream=abcdefgh",
+        ] {
+            assert_eq!(
+                route("GET", "/session/videos/demo", bad),
+                Err(EdgeError::InvalidStreamId),
+                "{bad}"
+            );
+        }
         assert_eq!(
             route("OPTIONS", "/session/videos/demo", ""),
             Ok(Route::Preflight)

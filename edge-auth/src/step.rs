@@ -1,7 +1,8 @@
 //! What one call into the core yields: an answer, or the one piece of I/O
 //! it needs first; and what the host hands back after doing that I/O.
 
-use reelgate_shared::store::{Snapshot, SnapshotKeys};
+use reelgate_shared::devices::Lease;
+use reelgate_shared::store::{LeaseQuery, LeaseWrite, Snapshot, SnapshotKeys};
 use serde::Serialize;
 
 use crate::event::Response;
@@ -27,6 +28,11 @@ pub struct Fetched {
     pub entitlement: Option<Result<Snapshot, String>>,
     /// The JWKS document body, or why it could not be fetched.
     pub jwks: Option<Result<String, String>>,
+    /// The viewer's device lease slots.
+    pub leases: Option<Result<Vec<Lease>, String>>,
+    /// Which of a [`Fetch::Lease`]'s writes succeeded (`None`: every
+    /// condition failed).
+    pub lease: Option<Result<Option<usize>, String>>,
 }
 
 /// I/O the core needs before it can answer.
@@ -44,6 +50,20 @@ pub enum Fetch {
     Jwks {
         url: String,
     },
+    /// `Query` the viewer's device lease slots (`query`, strongly
+    /// consistent) in `table`, in `region`'s replica.
+    Leases {
+        table: String,
+        region: Option<String>,
+        query: LeaseQuery,
+    },
+    /// Perform `writes` (conditional `PutItem`/`DeleteItem`) in order until
+    /// one's condition holds; report its index, or that none held.
+    Lease {
+        table: String,
+        region: Option<String>,
+        writes: Vec<LeaseWrite>,
+    },
 }
 
 /// What the host got for a [`Fetch`]: the data, or a short code saying why
@@ -53,6 +73,8 @@ pub enum Fetch {
 pub enum FetchResult {
     Entitlement(Result<Snapshot, String>),
     Jwks(Result<String, String>),
+    Leases(Result<Vec<Lease>, String>),
+    Lease(Result<Option<usize>, String>),
 }
 
 impl Fetched {
@@ -60,6 +82,8 @@ impl Fetched {
         match result {
             FetchResult::Entitlement(result) => self.entitlement = Some(result),
             FetchResult::Jwks(result) => self.jwks = Some(result),
+            FetchResult::Leases(result) => self.leases = Some(result),
+            FetchResult::Lease(result) => self.lease = Some(result),
         }
     }
 }

@@ -20,7 +20,7 @@ use reelgate_shared::crypto::{
     CryptoError, JwsAlgorithm, JwsVerifier, KeyRing, KeySlot, PolicyHash, PolicySigner,
 };
 use reelgate_shared::jwt::Jwk;
-use reelgate_shared::store::{Item, snapshot_from_items};
+use reelgate_shared::store::{Item, leases_from_items, snapshot_from_items};
 use serde::{Deserialize, Serialize};
 
 use crate::driver::{Exchange, refused};
@@ -308,6 +308,11 @@ struct ResumeMessage {
     items: Option<Vec<Item>>,
     body: Option<String>,
     error: Option<String>,
+    /// A lease write: the index of the write whose condition held, or
+    /// `refused: true` when none did.
+    claimed: Option<usize>,
+    #[serde(default)]
+    refused: bool,
 }
 
 /// One viewer request. Reply: `{"respond": <response>, "log": <decision>[, "reuse_until": <epoch s>]}`
@@ -335,6 +340,16 @@ pub extern "C" fn resume(ptr: *mut u8, len: usize) -> usize {
     let pending = exchange.pending().cloned();
     match (pending, message.error, message.items, message.body) {
         (_, Some(error), _, _) => exchange.fail(error),
+        (Some(Fetch::Leases { .. }), None, Some(items), _) => {
+            exchange.record(FetchResult::Leases(
+                leases_from_items(&items).map_err(|e| e.to_string()),
+            ));
+        }
+        (Some(Fetch::Lease { writes, .. }), None, _, _)
+            if message.refused || message.claimed.is_some_and(|i| i < writes.len()) =>
+        {
+            exchange.record(FetchResult::Lease(Ok(message.claimed)));
+        }
         (Some(Fetch::Entitlement { .. }), None, Some(items), _) => {
             exchange.record(FetchResult::Entitlement(
                 snapshot_from_items(&items).map_err(|e| e.to_string()),

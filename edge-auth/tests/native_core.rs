@@ -174,6 +174,7 @@ fn a_store_error_with_nothing_cached_fails_closed() {
     let fetched = Fetched {
         entitlement: Some(Err("ProvisionedThroughputExceededException".into())),
         jwks: None,
+        ..Default::default()
     };
     let response =
         respond(edge.handle(&request("/session/videos/demo", &token), at(NOW), &fetched));
@@ -195,6 +196,7 @@ fn an_unknown_kid_asks_for_the_jwks_once_per_penalty_window() {
     let failed = Fetched {
         entitlement: None,
         jwks: Some(Err("timeout".into())),
+        ..Default::default()
     };
     assert_eq!(
         respond(edge.handle(&request, at(NOW), &failed)).status,
@@ -250,6 +252,7 @@ fn store_grant(source: GrantSource) -> Fetched {
             }),
         })),
         jwks: None,
+        ..Default::default()
     }
 }
 
@@ -531,6 +534,7 @@ fn a_fetched_jwks_that_does_not_parse_leaves_the_keys_as_they_were() {
         let fetched = Fetched {
             entitlement: None,
             jwks: Some(Ok(body.into())),
+            ..Default::default()
         };
         let refused = respond(edge.handle(&rotated, at(NOW), &fetched));
         assert_eq!(refused.body.as_deref(), Some(r#"{"error":"unknown_kid"}"#));

@@ -386,7 +386,7 @@ pub(crate) async fn token(
     let Some(client_id) = form.client_id.as_deref() else {
         return oauth_error(OAuthError::InvalidRequest);
     };
-    let (user, with_refresh) = match form.grant_type.as_deref() {
+    let (user, sign_in) = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let (Some(code), Some(redirect_uri), Some(verifier)) = (
                 form.code.as_deref(),
@@ -404,7 +404,7 @@ pub(crate) async fn token(
                     Err(e) => return oauth_error(e),
                 };
             match stack.idp.user(&username) {
-                Some(user) => (user, true),
+                Some(user) => (user, idp::SignIn::New),
                 None => return oauth_error(OAuthError::InvalidGrant),
             }
         }
@@ -426,7 +426,7 @@ pub(crate) async fn token(
         Some(_) => return oauth_error(OAuthError::UnsupportedGrantType),
         None => return oauth_error(OAuthError::InvalidRequest),
     };
-    match idp::issue_with_claims(&stack, &user, with_refresh).await {
+    match idp::issue_with_claims(&stack, &user, sign_in).await {
         Ok(tokens) => {
             let mut body = json!({
                 "access_token": tokens.access,

@@ -111,7 +111,17 @@ pub struct DevIdp {
     pub token_ttl_seconds: u64,
     users: Vec<DemoUser>,
     signer: Rs256Signer,
-    refresh_tokens: Mutex<HashMap<String, String>>,
+    /// Refresh token → (username, the sign-in's `origin_jti`).
+    refresh_tokens: Mutex<HashMap<String, (String, String)>>,
+}
+
+/// Which sign-in a token pair belongs to. Like Cognito, every access token
+/// of one sign-in carries the same `origin_jti` (the edge counts devices by
+/// it); a password sign-in starts a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    New,
+    Refreshed { origin_jti: String },
 }
 
 impl DevIdp {
@@ -138,7 +148,7 @@ impl DevIdp {
     pub fn authenticate(
         &self,
         request: &InitiateAuthRequest,
-    ) -> Result<(DemoUser, bool), IdpError> {
+    ) -> Result<(DemoUser, SignIn), IdpError> {
         if request.client_id != self.client_id {
             return Err(IdpError::UnknownClient);
         }
@@ -154,13 +164,13 @@ impl DevIdp {
                 let user = self
                     .user_with_password(username, password)
                     .ok_or(IdpError::NotAuthorized("Incorrect username or password."))?;
-                Ok((user, true))
+                Ok((user, SignIn::New))
             }
             "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN" => {
                 let token = param("REFRESH_TOKEN").ok_or(IdpError::InvalidParameter(
                     "Missing required parameter REFRESH_TOKEN",
                 ))?;
-                let username = self
+                let (username, origin_jti) = self
                     .refresh_tokens
                     .lock()
                     .map_err(|_| IdpError::Internal("refresh token table poisoned".into()))?
@@ -172,7 +182,7 @@ impl DevIdp {
                     .iter()
                     .find(|u| u.username == username)
                     .ok_or(IdpError::NotAuthorized("Invalid Refresh Token"))?;
-                Ok((user.clone(), false))
+                Ok((user.clone(), SignIn::Refreshed { origin_jti }))
             }
             _ => Err(IdpError::InvalidParameter(
                 "AuthFlow must be USER_PASSWORD_AUTH or REFRESH_TOKEN_AUTH",
@@ -211,12 +221,16 @@ impl DevIdp {
     pub fn issue(
         &self,
         user: &DemoUser,
-        with_refresh: bool,
+        sign_in: SignIn,
         extra_access_claims: Map<String, Value>,
         now: EpochSeconds,
     ) -> Result<Tokens, IdpError> {
         let exp = now.plus(self.token_ttl_seconds).get();
         let jti = random_token(16)?;
+        let (origin_jti, with_refresh) = match sign_in {
+            SignIn::New => (random_token(16)?, true),
+            SignIn::Refreshed { origin_jti } => (origin_jti, false),
+        };
         let mut access = json!({
             "sub": user.sub.as_str(),
             "cognito:groups": user.groups,
@@ -229,6 +243,7 @@ impl DevIdp {
             "iat": now.get(),
             "exp": exp,
             "jti": jti,
+            "origin_jti": origin_jti,
             "username": user.username,
         });
         if let Value::Object(map) = &mut access {
@@ -250,7 +265,7 @@ impl DevIdp {
             self.refresh_tokens
                 .lock()
                 .map_err(|_| IdpError::Internal("refresh token table poisoned".into()))?
-                .insert(token.clone(), user.username.clone());
+                .insert(token.clone(), (user.username.clone(), origin_jti));
             Some(token)
         } else {
             None
@@ -327,11 +342,11 @@ async fn initiate_auth(stack: &Stack, body: &[u8]) -> Response {
             IdpError::InvalidParameter("malformed InitiateAuth request").body(),
         );
     };
-    let (user, with_refresh) = match stack.idp.authenticate(&request) {
+    let (user, sign_in) = match stack.idp.authenticate(&request) {
         Ok(found) => found,
         Err(e) => return amz_json(StatusCode::BAD_REQUEST, e.body()),
     };
-    match issue_with_claims(stack, &user, with_refresh).await {
+    match issue_with_claims(stack, &user, sign_in).await {
         Ok(tokens) => amz_json(StatusCode::OK, tokens.to_response()),
         Err(e) => amz_json(StatusCode::INTERNAL_SERVER_ERROR, e.body()),
     }
@@ -342,7 +357,7 @@ async fn initiate_auth(stack: &Stack, body: &[u8]) -> Response {
 pub(crate) async fn issue_with_claims(
     stack: &Stack,
     user: &DemoUser,
-    with_refresh: bool,
+    sign_in: SignIn,
 ) -> Result<Tokens, IdpError> {
     let mut claims = serde_json::Map::new();
     match stack.store.entitlements(&user.sub).await {
@@ -359,7 +374,7 @@ pub(crate) async fn issue_with_claims(
         }
         Err(e) => tracing::warn!(error = %e, "token issued without entitlement claims"),
     }
-    stack.idp.issue(user, with_refresh, claims, now())
+    stack.idp.issue(user, sign_in, claims, now())
 }
 
 pub(crate) async fn jwks(State(stack): State<Arc<Stack>>) -> Response {

@@ -6,7 +6,8 @@ use reelgate_api::dynamo::DynamoStore;
 use reelgate_shared::entitlement::{Grant, GrantSource, PaymentEvent, Plan, UserEntitlements};
 use reelgate_shared::ids::PaymentIntentId;
 use reelgate_shared::store::{
-    ApplyOutcome, Consistency, EntitlementStore, MemoryStore, PaymentRecord, Snapshot, StoreError,
+    ApplyOutcome, Consistency, EntitlementStore, Item, LeaseQuery, LeaseStore, LeaseWrite,
+    MemoryStore, PaymentRecord, Snapshot, StoreError,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
@@ -32,6 +33,7 @@ impl DevStore {
                 let plan = Plan {
                     tier: "premium".into(),
                     premium_until: now.plus(365 * 24 * 3600),
+                    max_devices: user.max_devices,
                 };
                 self.put_plan(&user.sub, Some(plan)).await?;
             }
@@ -109,6 +111,22 @@ impl EntitlementStore for DevStore {
         match self {
             Self::Memory(s) => s.delete_grant(user, video).await,
             Self::Dynamo(s) => s.delete_grant(user, video).await,
+        }
+    }
+}
+
+impl LeaseStore for DevStore {
+    async fn leases(&self, query: &LeaseQuery) -> Result<Vec<Item>, StoreError> {
+        match self {
+            Self::Memory(s) => s.leases(query).await,
+            Self::Dynamo(s) => s.leases(query).await,
+        }
+    }
+
+    async fn write_lease(&self, write: &LeaseWrite) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(s) => s.write_lease(write).await,
+            Self::Dynamo(s) => s.write_lease(write).await,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! alice holds a premium plan, bob owns `demo`, carol holds nothing, and
 //! `admin` is in the admin group that the premium-user service requires.
 
+use reelgate_shared::devices::DeviceLimit;
 use reelgate_shared::{UserSub, VideoId};
 
 pub const PASSWORD: &str = "demo-password";
@@ -16,6 +17,8 @@ pub struct DemoUser {
     pub premium: bool,
     /// Seeded purchases.
     pub owns: Vec<VideoId>,
+    /// The seeded plan's `max_devices` (alice: 2, ARCHITECTURE §12).
+    pub max_devices: Option<DeviceLimit>,
 }
 
 fn user(username: &str, sub: &str, premium: bool, owns: &[&str]) -> DemoUser {
@@ -29,12 +32,16 @@ fn user(username: &str, sub: &str, premium: bool, owns: &[&str]) -> DemoUser {
             .iter()
             .map(|v| VideoId::parse(v).expect("demo ids are valid"))
             .collect(),
+        max_devices: None,
     }
 }
 
 pub fn demo_users() -> Vec<DemoUser> {
     vec![
-        user("alice", "a11ce000-0000-4000-8000-000000000001", true, &[]),
+        DemoUser {
+            max_devices: DeviceLimit::new(2).ok(),
+            ..user("alice", "a11ce000-0000-4000-8000-000000000001", true, &[])
+        },
         user(
             "bob",
             "b0b00000-0000-4000-8000-000000000002",
@@ -55,7 +62,10 @@ pub fn describe(user: &DemoUser) -> String {
         return "admin group: the premium-user service at /api/admin/users/*".to_owned();
     }
     match (user.premium, user.owns.as_slice()) {
-        (true, _) => "premium plan: every title".to_owned(),
+        (true, _) => match user.max_devices {
+            Some(limit) => format!("premium plan: every title, on {limit} devices at once"),
+            None => "premium plan: every title".to_owned(),
+        },
         (false, []) => "nothing yet: try the Buy button".to_owned(),
         (false, owns) => format!(
             "owns {}",

@@ -16,6 +16,8 @@ pub enum IdError {
     Empty { kind: &'static str },
     #[error("{kind} is longer than {max} characters")]
     TooLong { kind: &'static str, max: usize },
+    #[error("{kind} is shorter than {min} characters")]
+    TooShort { kind: &'static str, min: usize },
     #[error("{kind} must start with a letter or digit")]
     BadStart { kind: &'static str },
     #[error("{kind} contains a character outside {allowed}")]
@@ -218,6 +220,46 @@ validated_id!(
     }
 );
 
+/// A player's stream id (`?stream=<id>`, `^[A-Za-z0-9_-]{8,64}$`, §12):
+/// what a client sends to count separate players on one device against a
+/// plan's `max_devices`. At least 8 characters so a client's random id does
+/// not collide with another player's by accident; the alphabet keeps it
+/// safe inside a DynamoDB attribute and a log line.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct StreamId(String);
+
+impl StreamId {
+    const MIN: usize = 8;
+    const RULE: Rule = Rule {
+        kind: "stream id",
+        max: 64,
+        allowed: "A-Z a-z 0-9 _ -",
+        start_alnum: false,
+        is_allowed: video_char,
+    };
+
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        Self::RULE.check(s)?;
+        if s.len() < Self::MIN {
+            return Err(IdError::TooShort {
+                kind: Self::RULE.kind,
+                min: Self::MIN,
+            });
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StreamId({:?})", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +315,27 @@ mod tests {
         for bad in ["premium#X", "pre mium", "", "_x"] {
             assert!(Tier::parse(bad).is_err(), "{bad:?}");
             assert!(PaymentIntentId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn stream_id_is_8_to_64_of_the_title_alphabet() {
+        for ok in ["abcdefgh", "_-_-_-_-", "A1b2C3d4e5", &"x".repeat(64)] {
+            assert_eq!(StreamId::parse(ok).unwrap().as_str(), ok);
+        }
+        assert!(matches!(
+            StreamId::parse("abcdefg"),
+            Err(IdError::TooShort { min: 8, .. })
+        ));
+        for bad in [
+            "",
+            &"x".repeat(65),
+            "abcdefg*",
+            "abcd efgh",
+            "abcdefg.",
+            "abcdéfgh",
+        ] {
+            assert!(StreamId::parse(bad).is_err(), "{bad:?} must be rejected");
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod cloudfront;
 pub mod config;
 pub mod crypto;
+pub mod devices;
 pub mod edge_log;
 pub mod entitlement;
 pub mod ids;
@@ -18,5 +19,5 @@ pub mod time;
 #[cfg(feature = "webhook")]
 pub mod webhook;
 
-pub use ids::{EventId, IdError, KeyPairId, UserSub, VideoId};
+pub use ids::{EventId, IdError, KeyPairId, StreamId, UserSub, VideoId};
 pub use time::EpochSeconds;

@@ -2,11 +2,13 @@
 //!
 //! One string claim, because Cognito's V2 trigger accepts strings everywhere
 //! and a compact text keeps tokens small:
-//! `v=1;p=<premium_until>;g=<id>[@<expires_at>],…;c=<1|0>`
-//! where `p` is optional, `g` may be empty, and `c=1` says the grant list is
-//! complete (the trigger stops at a configured number of grants).
+//! `v=1;p=<premium_until>[;d=<max_devices>];g=<id>[@<expires_at>],…;c=<1|0>`
+//! where `p` is optional, `d` is the active plan's concurrent-device limit
+//! (only with `p`; `crate::devices`), `g` may be empty, and `c=1` says the
+//! grant list is complete (the trigger stops at a configured number of grants).
 
 use super::grant::{Grant, UserEntitlements};
+use crate::devices::DeviceLimit;
 use crate::ids::VideoId;
 use crate::time::EpochSeconds;
 
@@ -21,6 +23,9 @@ pub const DEFAULT_MAX_GRANTS: usize = 50;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenEntitlements {
     pub premium_until: Option<EpochSeconds>,
+    /// The active plan's `max_devices`: the edge holds its viewers to it
+    /// without reading the plan item.
+    pub max_devices: Option<DeviceLimit>,
     /// Titles held when the token was issued; `Some` time for rentals.
     pub grants: Vec<(VideoId, Option<EpochSeconds>)>,
     pub complete: bool,
@@ -43,12 +48,10 @@ impl TokenEntitlements {
     pub fn select(all: &UserEntitlements, max_grants: usize, now: EpochSeconds) -> Self {
         let mut active: Vec<&Grant> = all.grants.iter().filter(|g| g.is_active(now)).collect();
         active.sort_by(|a, b| Grant::newest_first(a, b));
+        let plan = all.plan.as_ref().filter(|p| p.is_active(now));
         Self {
-            premium_until: all
-                .plan
-                .as_ref()
-                .filter(|p| p.is_active(now))
-                .map(|p| p.premium_until),
+            premium_until: plan.map(|p| p.premium_until),
+            max_devices: plan.and_then(|p| p.max_devices),
             grants: active
                 .iter()
                 .take(max_grants)
@@ -62,6 +65,9 @@ impl TokenEntitlements {
         let mut out = String::from("v=1");
         if let Some(until) = self.premium_until {
             out.push_str(&format!(";p={until}"));
+        }
+        if let Some(limit) = self.max_devices {
+            out.push_str(&format!(";d={limit}"));
         }
         let grants: Vec<String> = self
             .grants
@@ -90,6 +96,15 @@ impl TokenEntitlements {
             match field.split_once('=') {
                 Some(("p", value)) if claims.premium_until.is_none() => {
                     claims.premium_until = Some(epoch(value).ok_or(ClaimsError::BadField("p"))?);
+                }
+                Some(("d", value)) if claims.max_devices.is_none() => {
+                    claims.max_devices = Some(
+                        value
+                            .parse::<u16>()
+                            .ok()
+                            .and_then(|n| DeviceLimit::new(n).ok())
+                            .ok_or(ClaimsError::BadField("d"))?,
+                    );
                 }
                 Some(("g", value)) if !saw_grants => {
                     saw_grants = true;
@@ -139,6 +154,7 @@ mod tests {
     fn the_wire_form_is_compact_and_stable() {
         let claims = TokenEntitlements {
             premium_until: Some(EpochSeconds::new(1767290400)),
+            max_devices: None,
             grants: vec![
                 (VideoId::parse("demo").unwrap(), None),
                 (
@@ -150,6 +166,15 @@ mod tests {
         };
         assert_eq!(claims.encode(), "v=1;p=1767290400;g=demo,intro@99;c=1");
         assert_eq!(TokenEntitlements::decode(&claims.encode()).unwrap(), claims);
+        let limited = TokenEntitlements {
+            max_devices: Some(DeviceLimit::new(2).unwrap()),
+            ..claims
+        };
+        assert_eq!(limited.encode(), "v=1;p=1767290400;d=2;g=demo,intro@99;c=1");
+        assert_eq!(
+            TokenEntitlements::decode(&limited.encode()).unwrap(),
+            limited
+        );
     }
 
     #[test]
@@ -161,6 +186,9 @@ mod tests {
             "v=1;g=a;c=yes",
             "v=1;g=a",
             "v=1;g=;g=x;c=1",
+            "v=1;d=0;g=;c=1",
+            "v=1;d=-1;g=;c=1",
+            "v=1;d=2;d=3;g=;c=1",
         ] {
             assert!(TokenEntitlements::decode(bad).is_err(), "{bad}");
         }
@@ -204,6 +232,7 @@ mod tests {
             plan: Some(Plan {
                 tier: "premium".into(),
                 premium_until: EpochSeconds::new(1000),
+                max_devices: Some(DeviceLimit::new(2).unwrap()),
             }),
             grants: vec![revoked, grant("ended", 15, rental_until(1000))],
         };
@@ -235,20 +264,23 @@ mod tests {
             plan: Some(Plan {
                 tier: "premium".into(),
                 premium_until: EpochSeconds::new(5000),
+                max_devices: Some(DeviceLimit::new(2).unwrap()),
             }),
             grants: vec![],
         };
         let claims = TokenEntitlements::select(&all, 10, EpochSeconds::new(1000));
-        assert_eq!(claims.encode(), "v=1;p=5000;g=;c=1");
+        assert_eq!(claims.encode(), "v=1;p=5000;d=2;g=;c=1");
     }
 
     proptest! {
         #[test]
         fn any_claims_round_trip(premium in prop::option::of(any::<u64>()),
                                  grants in prop::collection::vec(("[A-Za-z0-9][A-Za-z0-9_-]{0,20}", prop::option::of(any::<u64>())), 0..8),
+                                 devices in prop::option::of(1u16..=20),
                                  complete: bool) {
             let claims = TokenEntitlements {
                 premium_until: premium.map(EpochSeconds::new),
+                max_devices: devices.and_then(|n| DeviceLimit::new(n).ok()),
                 grants: grants.iter().map(|(v, u)| (VideoId::parse(v).unwrap(), u.map(EpochSeconds::new))).collect(),
                 complete,
             };

@@ -300,6 +300,7 @@ mod tests {
             expires_at: at(ISSUED + 3600),
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
             entitlements: claim.map(str::to_owned),
+            origin_jti: None,
         }
     }
 
@@ -461,6 +462,7 @@ mod tests {
         let plan = Plan {
             tier: "premium".into(),
             premium_until: at(ISSUED + 100),
+            max_devices: None,
         };
         let snapshot = Snapshot {
             plan: Some(plan),
@@ -481,6 +483,7 @@ mod tests {
             plan: Some(Plan {
                 tier: "premium".into(),
                 premium_until: at(ISSUED),
+                max_devices: None,
             }),
             grant: Some(grant(GrantSource::Admin, None)),
         };
@@ -557,6 +560,7 @@ mod tests {
         let plan = Plan {
             tier: "premium".into(),
             premium_until: at(ISSUED + 1),
+            max_devices: None,
         };
         assert_eq!(
             rules

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::devices::DeviceLimit;
 use crate::ids::{EventId, VideoId};
 use crate::time::EpochSeconds;
 
@@ -69,6 +70,10 @@ impl Grant {
 pub struct Plan {
     pub tier: String,
     pub premium_until: EpochSeconds,
+    /// How many devices may play on this plan at once (`crate::devices`);
+    /// `None`: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_devices: Option<DeviceLimit>,
 }
 
 impl Plan {

@@ -207,6 +207,8 @@ impl PaymentEvent {
                     Some(p) if p.tier == tier.as_str() => (*premium_until).max(p.premium_until),
                     _ => *premium_until,
                 },
+                // An operator's device limit outlives the plan's renewals.
+                max_devices: current.and_then(|p| p.max_devices),
             }),
             PaymentKind::PlanCanceled => current.map(|p| Plan {
                 premium_until: p.premium_until.min(now),

@@ -37,6 +37,10 @@ pub struct Claims {
     pub expires_at: EpochSeconds,
     pub groups: Vec<String>,
     pub entitlements: Option<String>,
+    /// Cognito's `origin_jti`: the same for every access token of one
+    /// sign-in (refreshes keep it), so the edge counts devices by it
+    /// (`crate::devices::Device`).
+    pub origin_jti: Option<String>,
 }
 
 impl Claims {

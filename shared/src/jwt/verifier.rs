@@ -121,6 +121,8 @@ struct Payload<'a> {
     groups: Option<&'a RawValue>,
     #[serde(borrow, rename = "reelgate:ent")]
     entitlements: Option<&'a RawValue>,
+    #[serde(borrow)]
+    origin_jti: Option<&'a RawValue>,
 }
 
 struct Parts<'a> {
@@ -320,6 +322,7 @@ impl Verifier {
             expires_at: EpochSeconds::new(exp),
             groups: claim(payload.groups, "cognito:groups")?.unwrap_or_default(),
             entitlements: claim(payload.entitlements, crate::entitlement::CLAIM)?,
+            origin_jti: claim(payload.origin_jti, "origin_jti")?,
         })
     }
 }

@@ -6,10 +6,12 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::item::Item;
+use super::leases::{LeaseQuery, LeaseWrite};
 use super::schema::{self, ATTR_PK, ATTR_SK};
 use super::writes::{PaymentWrites, Put, grant_put, plan_put};
 use super::{
-    ApplyOutcome, Consistency, EntitlementStore, PaymentRecord, Snapshot, SnapshotKeys, StoreError,
+    ApplyOutcome, Consistency, EntitlementStore, LeaseStore, PaymentRecord, Snapshot, SnapshotKeys,
+    StoreError,
 };
 use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
 use crate::ids::{PaymentIntentId, UserSub, VideoId};
@@ -146,6 +148,33 @@ impl EntitlementStore for MemoryStore {
         let before = items.len();
         items.retain(|item| !same_key(item, &schema::grant_key(user, video)));
         Ok(items.len() != before)
+    }
+}
+
+/// Each write is checked and applied under the lock: what DynamoDB's
+/// conditional write gives for one item.
+impl LeaseStore for MemoryStore {
+    async fn leases(&self, query: &LeaseQuery) -> Result<Vec<Item>, StoreError> {
+        let (attribute, value) = query.partition();
+        Ok(self
+            .lock()
+            .iter()
+            .filter(|item| item.get(attribute) == Some(&value))
+            .cloned()
+            .collect())
+    }
+
+    async fn write_lease(&self, write: &LeaseWrite) -> Result<bool, StoreError> {
+        let mut items = self.lock();
+        let key = write.key();
+        if !write.holds(find(&items, &key)) {
+            return Ok(false);
+        }
+        items.retain(|existing| !same_key(existing, &key));
+        if let Some(item) = write.item() {
+            items.push(item);
+        }
+        Ok(true)
     }
 }
 

@@ -2,10 +2,12 @@
 //! interface the edge, the API and the local stack share. One file per
 //! concern: `schema.rs` (keys, item kinds, item ↔ domain), `writes.rs`
 //! (every write as an item and its condition, payments included),
-//! `item.rs` (DynamoDB's JSON shape), `memory.rs` (the in-memory store).
+//! `item.rs` (DynamoDB's JSON shape), `leases.rs` (device lease slots and
+//! their conditional writes), `memory.rs` (the in-memory store).
 //! The DynamoDB client lives in `api` and executes the same writes.
 
 mod item;
+mod leases;
 mod memory;
 mod schema;
 mod writes;
@@ -13,6 +15,10 @@ mod writes;
 use std::future::Future;
 
 pub use item::{AttrValue, Item};
+pub use leases::{
+    LeaseQuery, LeaseWrite, Names, lease_from_item, lease_item, lease_key, lease_pk,
+    leases_from_items,
+};
 pub use memory::MemoryStore;
 pub use schema::{
     ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, PaymentRecord, SchemaError, SnapshotKeys, event_item,
@@ -111,6 +117,53 @@ pub trait EntitlementStore: Send + Sync {
         user: &UserSub,
         video: &VideoId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Where device leases live (`crate::devices`). A host executes the reads
+/// and writes the edge names exactly as given; [`claim_in_order`] is the
+/// order rule every Rust host shares (the Node host writes the same loop).
+pub trait LeaseStore: Send + Sync {
+    /// The items of a [`LeaseQuery`], strongly consistent.
+    fn leases(
+        &self,
+        query: &LeaseQuery,
+    ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
+
+    /// Executes one write; `Ok(false)` when its condition did not hold.
+    fn write_lease(
+        &self,
+        write: &LeaseWrite,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Tries `writes` in order until one's condition holds: its index, or
+/// `None` when every condition failed. A store error stops the attempt.
+pub async fn claim_in_order<S: LeaseStore + ?Sized>(
+    store: &S,
+    writes: &[LeaseWrite],
+) -> Result<Option<usize>, StoreError> {
+    for (index, write) in writes.iter().enumerate() {
+        if store.write_lease(write).await? {
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
+}
+
+impl<T: LeaseStore> LeaseStore for std::sync::Arc<T> {
+    fn leases(
+        &self,
+        query: &LeaseQuery,
+    ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send {
+        (**self).leases(query)
+    }
+
+    fn write_lease(
+        &self,
+        write: &LeaseWrite,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).write_lease(write)
+    }
 }
 
 /// A shared store is a store: hosts hand one `Arc` to the API router, the

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::item::{AttrValue, Item};
+use crate::devices::DeviceLimit;
 use crate::entitlement::{Grant, GrantSource, PaymentEvent, Plan, Snapshot, UserEntitlements};
 use crate::ids::{EventId, PaymentIntentId, UserSub, VideoId};
 use crate::time::EpochSeconds;
@@ -119,6 +120,9 @@ pub fn plan_item(user: &UserSub, plan: &Plan, version: u64) -> Item {
     let mut item = plan_key(user);
     item.insert("tier".into(), s(plan.tier.clone()));
     item.insert("premium_until".into(), n(plan.premium_until.get()));
+    if let Some(limit) = plan.max_devices {
+        item.insert("max_devices".into(), n(limit.get().into()));
+    }
     item.insert(ATTR_VERSION.into(), n(version));
     item
 }
@@ -285,6 +289,14 @@ pub fn plan_from_item(item: &Item) -> Result<Plan, SchemaError> {
         premium_until: EpochSeconds::new(
             get_n(item, "premium_until")?.ok_or(bad("premium_until", "missing"))?,
         ),
+        max_devices: get_n(item, "max_devices")?
+            .map(|n| {
+                u16::try_from(n)
+                    .ok()
+                    .and_then(|n| DeviceLimit::new(n).ok())
+                    .ok_or(bad("max_devices", "not a device limit (1-20)"))
+            })
+            .transpose()?,
     })
 }
 
@@ -332,6 +344,7 @@ mod tests {
         Plan {
             tier: "premium".into(),
             premium_until: EpochSeconds::new(99),
+            max_devices: None,
         }
     }
 
@@ -428,7 +441,17 @@ mod tests {
         let plan = Plan {
             tier: "premium".into(),
             premium_until: EpochSeconds::new(99),
+            max_devices: None,
         };
         assert_eq!(plan_from_item(&plan_item(&user(), &plan, 1)).unwrap(), plan);
+        let limited = Plan {
+            max_devices: Some(DeviceLimit::new(2).unwrap()),
+            ..plan
+        };
+        let mut item = plan_item(&user(), &limited, 1);
+        assert_eq!(item["max_devices"], AttrValue::N("2".into()));
+        assert_eq!(plan_from_item(&item).unwrap(), limited);
+        item.insert("max_devices".into(), AttrValue::N("0".into()));
+        assert_eq!(plan_from_item(&item).unwrap_err().attribute, "max_devices");
     }
 }
