@@ -58,6 +58,11 @@ impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
         self.entries.insert(key, (value, expires_at));
     }
 
+    /// Forgets `key` at once (an `insert` that expires now is ignored instead).
+    pub fn remove(&mut self, key: &K) {
+        self.entries.remove(key);
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -101,5 +106,13 @@ mod tests {
         let mut cache = ExpiringCache::new(2);
         cache.insert("a", 1, at(5), at(5));
         assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn a_removed_entry_is_gone_at_once() {
+        let mut cache = ExpiringCache::new(2);
+        cache.insert("a", 1, at(100), at(0));
+        cache.remove(&"a");
+        assert_eq!(cache.get(&"a", at(1)), None);
     }
 }
