@@ -55,20 +55,29 @@ impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
         self.entries.insert(key, (value, expires_at));
     }
 
-    /// Removes the `count` entries that would expire soonest.
+    /// Removes the `count` entries that would expire soonest. The selection
+    /// runs over the expiry times alone, so it is compiled once, not once
+    /// per cache type.
     fn evict_soonest(&mut self, count: usize) {
-        let mut by_expiry: Vec<(EpochSeconds, K)> = self
-            .entries
-            .iter()
-            .map(|(key, (_, at))| (*at, key.clone()))
-            .collect();
-        let count = count.min(by_expiry.len());
-        if count < by_expiry.len() {
-            by_expiry.select_nth_unstable_by_key(count, |(at, _)| *at);
+        let mut expiries: Vec<EpochSeconds> = self.entries.values().map(|(_, at)| *at).collect();
+        if count == 0 || expiries.is_empty() {
+            return;
         }
-        for (_, key) in by_expiry.drain(..count) {
-            self.entries.remove(&key);
-        }
+        let count = count.min(expiries.len());
+        let (sooner, cutoff, _) = expiries.select_nth_unstable(count - 1);
+        let cutoff = *cutoff;
+        // Everything before the cutoff goes, and as many at it as make `count`.
+        let mut at_cutoff = count - sooner.iter().filter(|at| **at < cutoff).count();
+        self.entries.retain(|_, (_, at)| {
+            if *at < cutoff {
+                false
+            } else if *at == cutoff && at_cutoff > 0 {
+                at_cutoff -= 1;
+                false
+            } else {
+                true
+            }
+        });
     }
 
     pub fn len(&self) -> usize {
@@ -125,6 +134,18 @@ mod tests {
         // Room is left for the next insert without a scan.
         cache.insert(98, 98, at(1000), at(0));
         assert_eq!(cache.len(), 32);
+    }
+
+    #[test]
+    fn eviction_among_equal_expiries_frees_exactly_its_share() {
+        // Cookie sets of one bucket all expire together.
+        let mut cache = ExpiringCache::new(32);
+        for i in 0..32u64 {
+            cache.insert(i, i, at(300), at(0));
+        }
+        cache.insert(99, 99, at(300), at(0));
+        assert_eq!(cache.len(), 31);
+        assert_eq!(cache.get(&99, at(1)), Some(99));
     }
 
     #[test]
