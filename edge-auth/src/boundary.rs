@@ -269,24 +269,19 @@ mod tests {
             .collect();
         assert_eq!(at, text.len(), "every byte of text belongs to a string");
         let mut strings = strings.into_iter();
-        let mut next = || strings.next().unwrap();
         let mut response = Map::new();
-        response.insert("status".into(), json!(next().unwrap()));
-        response.insert("statusDescription".into(), json!(next().unwrap()));
-        let log: Value = serde_json::from_str(&next().unwrap()).unwrap();
-        let body = (flags & flags::BODY != 0).then(|| next().unwrap());
+        response.insert("status".into(), json!(strings.next().unwrap()));
+        response.insert("statusDescription".into(), json!(strings.next().unwrap()));
+        let log: Value = serde_json::from_str(&strings.next().unwrap().unwrap()).unwrap();
+        let body = (flags & flags::BODY != 0).then(|| strings.next().unwrap());
         let mut headers = Map::new();
-        let mut rest: Vec<Option<String>> = std::iter::from_fn(|| Some(next()))
-            .take(n - 3 - usize::from(body.is_some()))
-            .collect::<Vec<_>>();
-        let mut rest = rest.drain(..);
-        while let Some(name) = rest.next() {
-            let (key, value) = (rest.next().unwrap(), rest.next().unwrap().unwrap());
+        while let Some(name) = strings.next() {
+            let (key, value) = (strings.next().unwrap(), strings.next().unwrap());
             let mut entry = Map::new();
             if let Some(key) = key {
                 entry.insert("key".into(), json!(key));
             }
-            entry.insert("value".into(), json!(value));
+            entry.insert("value".into(), json!(value.unwrap()));
             headers
                 .entry(name.unwrap())
                 .or_insert_with(|| json!([]))
