@@ -55,6 +55,14 @@ impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
         self.entries.insert(key, (value, expires_at));
     }
 
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Removes the `count` entries that would expire soonest. The selection
     /// runs over the expiry times alone, so it is compiled once, not once
     /// per cache type.
@@ -78,14 +86,6 @@ impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
                 true
             }
         });
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 
