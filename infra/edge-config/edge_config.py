@@ -164,7 +164,11 @@ def network_hint(props, session):
     key_id, key = value.get("key_id"), value.get("key")
     if not isinstance(key_id, str) or not HINT_KEY_ID.fullmatch(key_id):
         raise ConfigError(f"{shape}: its key_id is not")
-    if not isinstance(key, str) or len(key.encode()) not in HINT_KEY_BYTES:
+    try:
+        size = len(key.encode()) if isinstance(key, str) else 0
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"), which JSON can spell and UTF-8 cannot
+        size = 0
+    if size not in HINT_KEY_BYTES:
         raise ConfigError(f"{shape}: its key is not")
     expected = props.get("NetworkHintKeyId", "")
     if key_id != expected:

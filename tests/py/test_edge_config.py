@@ -331,6 +331,7 @@ class EdgeConfigCustomResource(unittest.TestCase):
             (json.dumps({"key_id": "k1", "key": "short"}), "key too short"),
             (json.dumps({"key_id": "k1", "key": "x" * 257}), "key too long"),
             (json.dumps({"key_id": "k1"}), "no key"),
+            (json.dumps({"key_id": "k1", "key": "\ud800" * 40}), "key not UTF-8"),
             # The key pasted into key_id: the message must not echo it.
             (json.dumps({"key_id": key, "key": key}), "key_id not an id"),
             (json.dumps({"key_id": "", "key": key}), "empty key_id"),
