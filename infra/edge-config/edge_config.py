@@ -15,6 +15,13 @@ publishes a new edge version. The edge function's own code (`$LATEST`
 until this resource runs) carries a placeholder config that refuses every
 viewer (infra/edge-placeholder.json).
 
+The network hint key (`network_hint`, shared/src/network_hint.rs) comes from
+the `NetworkHintSecretArn` secret, `{"key_id", "key"}`, and is written into
+config.json beside the JWKS; the `NetworkHintKeyId` property must name the
+secret's key id, so a rotation (a new id) re-runs this resource and a key is
+never published under another key's id. The key never appears in a reply, a
+log line or an error message.
+
 Requests: Create and Update publish; Delete does nothing (a version
 replicated by Lambda@Edge can only be deleted once CloudFront lets go of
 it, hours later: docs/deploy.md, teardown).
@@ -25,6 +32,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import urllib.request
 import zipfile
 
@@ -36,6 +44,9 @@ from config_url import check_url
 BUNDLE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bundle")
 # Fields only a local (development) config may carry.
 DEVELOPMENT_FIELDS = ("allow_public_test_keys", "private_key_pem")
+# The edge's rules for `network_hint` (shared/src/config/fields.rs: NetworkHintKeyId, NetworkHintSecret).
+HINT_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+HINT_KEY_BYTES = range(32, 257)
 
 
 class ConfigError(ValueError):
@@ -59,6 +70,9 @@ def publish(props, session):
     name = props["FunctionName"]
     config = deployable_config(props["Config"])
     check_replicas(config, session)
+    hint = network_hint(props, session)
+    if hint is not None:
+        config["network_hint"] = hint
     config["jwks"] = fetch_jwks(config["jwks_url"])
     code = bundle_zip(config)
     lam = session.client("lambda")
@@ -83,6 +97,11 @@ def deployable_config(text):
     for field in ("issuer", "jwks_url", "resource_base"):
         if field != "resource_base" or config.get(field) is not None:
             check_url(field, config.get(field))
+    if "network_hint" in config:
+        raise ConfigError(
+            "Config field network_hint must not be set: the key comes from NetworkHintSecretArn "
+            "(an inline key would sit in the stack's template)"
+        )
     slots = signing_slots(config)
     for field in DEVELOPMENT_FIELDS:
         if config.get(field):
@@ -124,6 +143,40 @@ def check_replicas(config, session):
                 f"Config field {field}.private_key_secret_arn: the secret has no replica in {', '.join(missing)}, "
                 "where the edge reads it (table.replica_regions)"
             )
+
+
+def network_hint(props, session):
+    """The edge config's `network_hint` from the NetworkHintSecretArn secret, or None without one
+    (hints off). Refuses a secret whose key id is not NetworkHintKeyId, naming the parameter; no
+    message ever carries the key, or a key id that fails its pattern (it could be a misplaced key)."""
+    arn = props.get("NetworkHintSecretArn")
+    if not arn:
+        return None
+    region = arn.split(":")[3]
+    text = session.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)["SecretString"]
+    shape = 'NetworkHintSecretArn: the secret must be JSON {"key_id": "<1-16 of A-Z a-z 0-9 _ ->", "key": "<32-256 bytes>"}'
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ConfigError(shape) from None
+    if not isinstance(value, dict):
+        raise ConfigError(shape)
+    key_id, key = value.get("key_id"), value.get("key")
+    if not isinstance(key_id, str) or not HINT_KEY_ID.fullmatch(key_id):
+        raise ConfigError(f"{shape}: its key_id is not")
+    try:
+        size = len(key.encode()) if isinstance(key, str) else 0
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"), which JSON can spell and UTF-8 cannot
+        size = 0
+    if size not in HINT_KEY_BYTES:
+        raise ConfigError(f"{shape}: its key is not")
+    expected = props.get("NetworkHintKeyId", "")
+    if key_id != expected:
+        raise ConfigError(
+            f"NetworkHintKeyId is {expected!r} but NetworkHintSecretArn holds key_id {key_id!r}: a key is only "
+            "published under its own id (docs/operations.md, rotating the network hint key)"
+        )
+    return {"key_id": key_id, "key": key}
 
 
 def fetch_jwks(url):

@@ -119,6 +119,11 @@ class EdgeConfigCustomResource(unittest.TestCase):
             AddReplicaRegions=[{"Region": "eu-west-1"}, {"Region": "ap-southeast-1"}],
         )["ARN"]
         cls.unreplicated = secrets.create_secret(Name="reelgate-SigningKeyBSecret-abc", SecretString="pem")["ARN"]
+        # The network hint key as the template generates it: {"key_id", "key"}, in the home region only.
+        cls.hint_key = os.urandom(32).hex()
+        cls.hint_secret = secrets.create_secret(
+            Name="reelgate-NetworkHintSecret-abc", SecretString=json.dumps({"key_id": "k1", "key": cls.hint_key}),
+        )["ARN"]
         cls.package = load_package(PACKAGE, "edge_config_built")
         # The same package with different edge code: what a new build of the bundle ships.
         changed = os.path.join(cls.tmp, "changed")
@@ -147,8 +152,9 @@ class EdgeConfigCustomResource(unittest.TestCase):
         config.update(overrides)
         return config
 
-    def run_request(self, package, request_type, config, bundle_version="1"):
-        """One CloudFormation request to the custom resource; returns its reply."""
+    def run_request(self, package, request_type, config, bundle_version="1", **properties):
+        """One CloudFormation request to the custom resource (`properties` added to its
+        ResourceProperties); returns its reply."""
         request_id = f"req-{os.urandom(4).hex()}"
         event = {
             "RequestType": request_type,
@@ -162,6 +168,7 @@ class EdgeConfigCustomResource(unittest.TestCase):
                 "FunctionName": FUNCTION,
                 "BundleVersion": bundle_version,
                 "Config": json.dumps(config),
+                **properties,
             },
         }
         if request_type != "Create":
@@ -254,6 +261,96 @@ class EdgeConfigCustomResource(unittest.TestCase):
         self.assertEqual(reply["Status"], "FAILED")
         self.assertIn("no replica in eu-west-1, ap-southeast-1", reply["Reason"])
         self.assertEqual(self.versions(), before)
+
+    def published_config(self, reply):
+        with open(os.path.join(self.published(reply["Data"]["VersionArn"]), "config.json")) as f:
+            return json.load(f)
+
+    def put_hint_secret(self, value):
+        boto3.client("secretsmanager").put_secret_value(SecretId=self.hint_secret, SecretString=value)
+
+    def test_the_network_hint_key_comes_from_its_secret_and_passes_the_deploy_rules(self):
+        self.put_hint_secret(json.dumps({"key_id": "k1", "key": self.hint_key}))
+        reply = self.run_request(self.package, "Update", self.config(),
+                                 NetworkHintSecretArn=self.hint_secret, NetworkHintKeyId="k1")
+        self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
+        self.assertNotIn(self.hint_key, json.dumps(reply))
+        directory = self.published(reply["Data"]["VersionArn"])
+        with open(os.path.join(directory, "config.json")) as f:
+            config = json.load(f)
+        self.assertEqual(config["network_hint"], {"key_id": "k1", "key": self.hint_key})
+        # The bundle's own validator, with the deployment rules (the JWKS URL as the template writes it).
+        with open(os.path.join(directory, "config.json"), "w") as f:
+            json.dump({**config, "jwks_url": f"{config['issuer']}/.well-known/jwks.json"}, f)
+        check = subprocess.run(
+            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, "--deploy"],
+            capture_output=True, text=True, check=False,
+        )
+        self.assertEqual(check.returncode, 0, check.stderr)
+        self.assertNotIn(self.hint_key, check.stdout + check.stderr)
+
+    def test_without_the_secret_property_the_edge_logs_no_hint(self):
+        reply = self.run_request(self.package, "Update", self.config())
+        self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
+        self.assertNotIn("network_hint", self.published_config(reply))
+
+    def test_a_rotation_publishes_the_new_key_under_its_new_id(self):
+        self.put_hint_secret(json.dumps({"key_id": "k1", "key": self.hint_key}))
+        before = self.run_request(self.package, "Update", self.config(),
+                                  NetworkHintSecretArn=self.hint_secret, NetworkHintKeyId="k1")
+        self.assertEqual(before["Status"], "SUCCESS", before["Reason"])
+        # What a new NetworkHintKeyId makes CloudFormation do: a new value under the new id.
+        new_key = os.urandom(32).hex()
+        self.put_hint_secret(json.dumps({"key_id": "2027-01", "key": new_key}))
+        after = self.run_request(self.package, "Update", self.config(),
+                                 NetworkHintSecretArn=self.hint_secret, NetworkHintKeyId="2027-01")
+        self.assertEqual(after["Status"], "SUCCESS", after["Reason"])
+        self.assertNotEqual(before["Data"]["VersionArn"], after["Data"]["VersionArn"])
+        self.assertEqual(self.published_config(after)["network_hint"], {"key_id": "2027-01", "key": new_key})
+        self.assertEqual(self.published_config(before)["network_hint"], {"key_id": "k1", "key": self.hint_key})
+
+    def test_a_key_under_another_id_than_the_parameter_is_refused_naming_it(self):
+        # A value put by hand under a new id while the stack still says k1 (or the reverse): publishing
+        # it under k1 would make one network's old and new hints look like two networks under one id.
+        new_key = os.urandom(32).hex()
+        self.put_hint_secret(json.dumps({"key_id": "2027-02", "key": new_key}))
+        before = self.versions()
+        reply = self.run_request(self.package, "Update", self.config(),
+                                 NetworkHintSecretArn=self.hint_secret, NetworkHintKeyId="k1")
+        self.assertEqual(reply["Status"], "FAILED")
+        self.assertIn("NetworkHintKeyId is 'k1' but NetworkHintSecretArn holds key_id '2027-02'", reply["Reason"])
+        self.assertNotIn(new_key, json.dumps(reply))
+        self.assertEqual(self.versions(), before)
+
+    def test_a_malformed_hint_secret_is_refused_without_showing_it(self):
+        before = self.versions()
+        key = os.urandom(32).hex()
+        for value, why in (
+            (key, "is not JSON"),
+            (json.dumps([key]), "not an object"),
+            (json.dumps({"key_id": "k1", "key": "short"}), "key too short"),
+            (json.dumps({"key_id": "k1", "key": "x" * 257}), "key too long"),
+            (json.dumps({"key_id": "k1"}), "no key"),
+            (json.dumps({"key_id": "k1", "key": "\ud800" * 40}), "key not UTF-8"),
+            # The key pasted into key_id: the message must not echo it.
+            (json.dumps({"key_id": key, "key": key}), "key_id not an id"),
+            (json.dumps({"key_id": "", "key": key}), "empty key_id"),
+        ):
+            self.put_hint_secret(value)
+            reply = self.run_request(self.package, "Update", self.config(),
+                                     NetworkHintSecretArn=self.hint_secret, NetworkHintKeyId="k1")
+            self.assertEqual(reply["Status"], "FAILED", why)
+            self.assertIn("NetworkHintSecretArn: the secret must be JSON", reply["Reason"], why)
+            self.assertNotIn(key, json.dumps(reply), why)
+            self.assertNotIn("short", reply["Reason"], why)
+        self.assertEqual(self.versions(), before)
+
+    def test_an_inline_network_hint_is_refused(self):
+        key = os.urandom(32).hex()
+        reply = self.run_request(self.package, "Update", self.config(network_hint={"key_id": "k1", "key": key}))
+        self.assertEqual(reply["Status"], "FAILED")
+        self.assertIn("Config field network_hint", reply["Reason"])
+        self.assertNotIn(key, reply["Reason"])
 
     def test_delete_succeeds_and_keeps_every_version(self):
         created = self.run_request(self.package, "Create", self.config())

@@ -7,8 +7,8 @@ against the caller's policies, and an explicit Deny. It checks the RESOURCE only
 STS; for DynamoDB, Secrets Manager, Lambda and KMS it authorizes against the resource "*", so a
 statement naming an ARN never matches there. The statements are therefore loaded with their
 Resource widened to "*": this shows the template's ACTIONS are enough and nothing more is granted
-by action; the resource scoping (the table, the two signing secrets in any region, the edge
-function) is checked by reading the template (tests/py/test_template.py), not here. Lambda's API
+by action; the resource scoping (the table, the two signing secrets in any region, the network
+hint secret, the edge function) is checked by reading the template (tests/py/test_template.py), not here. Lambda's API
 cannot be checked at all: with enforcement on, moto refuses every Lambda request with
 SignatureDoesNotMatch, so the custom resource's Lambda calls are not covered. moto's
 Secrets Manager does not call KMS, so kms:Decrypt is not exercised; `TransactWriteItems` is
@@ -81,6 +81,9 @@ class TemplatePoliciesInMoto(unittest.TestCase):
             Name="reelgate-SigningKeyASecret-abc", SecretString="pem", AddReplicaRegions=[{"Region": FAR}]
         )["ARN"]
         cls.webhook = client("secretsmanager").create_secret(Name="reelgate-WebhookSecret-abc", SecretString="whsec")["ARN"]
+        cls.hint = client("secretsmanager").create_secret(
+            Name="reelgate-NetworkHintSecret-abc", SecretString=json.dumps({"key_id": "k1", "key": "k" * 64})
+        )["ARN"]
         iam = client("iam")
         cls.sessions = {}
         for role, resource in (("edge", "EdgeRole"), ("api", "ApiFunction"), ("pretoken", "PreTokenFunction"), ("config", "EdgeConfigRole")):
@@ -128,8 +131,18 @@ class TemplatePoliciesInMoto(unittest.TestCase):
             self.allowed(lambda r=region, a=replica: self.client("edge", "secretsmanager", r).get_secret_value(SecretId=a))
             self.allowed(lambda r=region: self.client("edge", "dynamodb", r).batch_get_item(RequestItems={TABLE: {"Keys": [key]}}))
         self.allowed(lambda: self.client("edge", "dynamodb").get_item(TableName=TABLE, Key=key))
-        self.refused(lambda: self.client("edge", "dynamodb").put_item(TableName=TABLE, Item=key))
-        self.refused(lambda: self.client("edge", "dynamodb").query(TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "USER#u"}}))
+        # Device leases (docs/devices.md): query, conditional put and delete of DEVICES# partitions.
+        # moto does not evaluate the dynamodb:LeadingKeys condition that confines them to DEVICES#
+        # keys; tests/py/test_template.py reads it from the template.
+        lease = {"PK": {"S": "DEVICES#u"}, "SK": {"S": "SLOT#0"}}
+        edge = lambda region=HOME: self.client("edge", "dynamodb", region)  # noqa: E731
+        for region in (HOME, FAR):
+            self.allowed(lambda r=region: edge(r).query(TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": lease["PK"]}))
+            self.allowed(lambda r=region: edge(r).put_item(TableName=TABLE, Item=lease, ConditionExpression="attribute_not_exists(PK)"))
+            self.allowed(lambda r=region: edge(r).delete_item(TableName=TABLE, Key=lease))
+        self.refused(lambda: edge().update_item(TableName=TABLE, Key=key, UpdateExpression="SET x = :x", ExpressionAttributeValues={":x": {"S": "1"}}))
+        self.refused(lambda: edge().batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": key}}]}))
+        self.refused(lambda: edge().scan(TableName=TABLE))
         self.refused(lambda: self.client("edge", "secretsmanager").put_secret_value(SecretId=self.signing, SecretString="x"))
         self.refused(lambda: self.client("edge", "secretsmanager").list_secrets())
 
@@ -155,12 +168,24 @@ class TemplatePoliciesInMoto(unittest.TestCase):
         self.refused(lambda: ddb().get_item(TableName=TABLE, Key={"PK": {"S": "USER#u"}, "SK": {"S": "X"}}))
         self.refused(lambda: ddb().put_item(TableName=TABLE, Item={"PK": {"S": "USER#u"}, "SK": {"S": "X"}}))
 
-    def test_the_edge_config_custom_resource_checks_replicas_and_reads_no_secret(self):
+    def test_the_edge_config_custom_resource_checks_replicas_and_reads_the_network_hint_key(self):
         # Its Lambda calls (GetFunction, UpdateFunctionCode, PublishVersion) cannot be checked here:
         # with IAM enforcement on, moto 5 refuses every Lambda request with SignatureDoesNotMatch.
-        self.allowed(lambda: self.client("config", "secretsmanager").describe_secret(SecretId=self.signing))
-        self.refused(lambda: self.client("config", "secretsmanager").get_secret_value(SecretId=self.signing))
-        self.refused(lambda: self.client("config", "dynamodb").get_item(TableName=TABLE, Key={"PK": {"S": "U"}, "SK": {"S": "X"}}))
+        # That GetSecretValue names the network hint secret only (not the signing keys') is read
+        # from the template by tests/py/test_template.py: moto matches it against "*".
+        config = lambda service="secretsmanager": self.client("config", service)  # noqa: E731
+        self.allowed(lambda: config().describe_secret(SecretId=self.signing))
+        self.allowed(lambda: config().get_secret_value(SecretId=self.hint))
+        self.refused(lambda: config().put_secret_value(SecretId=self.hint, SecretString="x"))
+        self.refused(lambda: config().list_secrets())
+        self.refused(lambda: config("dynamodb").get_item(TableName=TABLE, Key={"PK": {"S": "U"}, "SK": {"S": "X"}}))
+
+    def test_the_edge_never_reads_the_network_hint_key_it_logs_with(self):
+        # The key reaches the edge in config.json; the edge role's secret statement is the signing
+        # keys' (by name in the template, tests/py/test_template.py), and by action it may not
+        # write or list secrets.
+        self.refused(lambda: self.client("edge", "secretsmanager").put_secret_value(SecretId=self.hint, SecretString="x"))
+        self.refused(lambda: self.client("edge", "secretsmanager").describe_secret(SecretId=self.hint))
 
 
 if __name__ == "__main__":

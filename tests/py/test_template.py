@@ -50,6 +50,50 @@ class Template(unittest.TestCase):
             self.assertIn(":secretsmanager:*:", pattern)
             self.assertEqual(variables["Name"], {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": secret}]}]})
 
+    def test_only_the_edge_config_reads_the_network_hint_key_and_decrypts_nothing_else(self):
+        secret = {"Ref": "NetworkHintSecret"}
+        readers = [
+            (name, s) for name, r in RESOURCES.items() if r["Type"] in ("AWS::IAM::Role", "AWS::Serverless::Function")
+            for s in statements(name) if secret in as_list(s["Resource"])
+        ]
+        self.assertEqual([name for name, _ in readers], ["EdgeConfigRole"])
+        read = [s for _, s in readers if as_list(s["Action"]) == ["secretsmanager:GetSecretValue"]]
+        self.assertEqual([s["Resource"] for s in read], [secret])
+        # kms:Decrypt on the shared key, only through Secrets Manager and only for this secret.
+        [decrypt] = [s for s in statements("EdgeConfigRole") if "kms:Decrypt" in as_list(s["Action"])]
+        self.assertEqual(decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"], secret)
+        self.assertEqual(decrypt["Condition"]["StringEquals"]["kms:ViaService"],
+                         {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"})
+        # No other secret's value: the signing keys are only described (their replicas checked).
+        for statement in statements("EdgeConfigRole"):
+            if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
+                self.assertEqual(statement["Resource"], secret)
+
+    def test_the_network_hint_key_is_generated_with_its_id_and_reaches_the_edge_only_by_secret(self):
+        generate = RESOURCES["NetworkHintSecret"]["Properties"]["GenerateSecretString"]
+        # The id is in the generated value, so a new NetworkHintKeyId regenerates the key under it.
+        self.assertEqual(generate["SecretStringTemplate"], {"Fn::Sub": '{"key_id": "${NetworkHintKeyId}"}'})
+        self.assertEqual(generate["GenerateStringKey"], "key")
+        self.assertTrue(32 <= generate["PasswordLength"] <= 256)
+        self.assertEqual(RESOURCES["NetworkHintSecret"]["Properties"]["KmsKeyId"], {"Ref": "SecretsKey"})
+        props = RESOURCES["EdgeConfig"]["Properties"]
+        self.assertEqual(props["NetworkHintSecretArn"],
+                         {"Fn::If": ["HasNetworkHints", {"Ref": "NetworkHintSecret"}, {"Ref": "AWS::NoValue"}]})
+        self.assertEqual(props["NetworkHintKeyId"],
+                         {"Fn::If": ["HasNetworkHints", {"Ref": "NetworkHintKeyId"}, {"Ref": "AWS::NoValue"}]})
+        self.assertNotIn("network_hint", str(props["Config"]))
+        # The parameter takes exactly the ids the edge accepts (shared NetworkHintKeyId), or "" (off).
+        parameter = TEMPLATE["Parameters"]["NetworkHintKeyId"]
+        self.assertEqual(parameter["AllowedPattern"], "^[A-Za-z0-9_-]{0,16}$")
+        self.assertIn("NetworkHintSecretArn", TEMPLATE["Outputs"])
+
+    def test_the_edge_writes_only_device_lease_partitions(self):
+        writes = [s for s in statements("EdgeRole")
+                  if {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"} & set(as_list(s["Action"]))]
+        self.assertEqual(len(writes), 1)
+        [statement] = writes
+        self.assertEqual(statement["Condition"], {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DEVICES#*"]}})
+
     def test_cloudwatch_uses_the_key_only_for_this_accounts_alarms(self):
         policy = RESOURCES["SecretsKey"]["Properties"]["KeyPolicy"]["Statement"]
         services = [s for s in policy if "Service" in s["Principal"]]
