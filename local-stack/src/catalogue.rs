@@ -1,5 +1,5 @@
 //! The local stack's catalogue (ARCHITECTURE §12): one title item per media
-//! folder, seeded into the store. `trailer` is free, `members` is in the
+//! folder, seeded into the store. `intro` is free, `members` is in the
 //! premium tier only (no price: a plan is the only way in), and every other
 //! title is paid (purchase or rental) and in the premium tier, as the demo
 //! users expect: bob owns `demo`, alice's premium plan watches it.
@@ -9,7 +9,7 @@ use reelgate_shared::entitlement::{DEFAULT_TIER, Title};
 use reelgate_shared::ids::Tier;
 
 /// The free title of the demo catalogue.
-pub const FREE_TITLE: &str = "trailer";
+pub const FREE_TITLE: &str = "intro";
 /// The title only the premium tier watches.
 pub const TIER_TITLE: &str = "members";
 
