@@ -589,7 +589,7 @@ async fn the_driver_fails_closed_when_the_core_keeps_asking() {
 async fn the_driver_performs_the_store_read_and_answers_with_the_core_decision() {
     let edge = std::sync::Mutex::new(edge());
     let grant = store_grant(GrantSource::Purchase).entitlement.unwrap();
-    let store = Always(FetchResult::Entitlement(grant));
+    let store = Always(FetchResult::Entitlement(grant.map(Box::new)));
     let request = request("/session/videos/demo", &token(json!({}), "k1"));
     let answer = drive(&edge, &store, request, || at(NOW)).await;
     assert_eq!(answer.response.status, "200");

@@ -78,7 +78,9 @@ fuzz_target!(|data: &[u8]| {
                         })
                     });
                     exchange.record(FetchResult::Entitlement(
-                        snapshot_from_items(found).map_err(|e| e.to_string()),
+                        snapshot_from_items(found)
+                            .map(Box::new)
+                            .map_err(|e| e.to_string()),
                     ));
                 }
                 Err(_) => exchange.fail("ProvisionedThroughputExceededException".to_owned()),
