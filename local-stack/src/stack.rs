@@ -165,8 +165,11 @@ fn edge_config_json(args: &DevArgs) -> Result<String, StackError> {
     let mut config: Value = serde_json::from_str(EDGE_CONFIG)
         .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
     config["table"]["name"] = Value::String(args.table.clone());
-    // The demo keeps a catalogue: free, tier-only and paid titles.
-    config["catalogue"] = json!(true);
+    // The demo keeps a catalogue: free, tier-only and paid titles. The
+    // bundle reads titles from DynamoDB only, so a bundle beside the
+    // in-memory store (which it cannot see) decides without one.
+    let store_visible = args.edge_bundle.is_none() || args.dynamodb_endpoint.is_some() || args.aws;
+    config["catalogue"] = json!(store_visible);
     config["cookie"]["ttl_seconds"] = json!(args.cookie_ttl.max(30));
     if !args.cors_origins.is_empty() {
         config["cors_origins"] = json!(args.cors_origins);
