@@ -139,6 +139,31 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Every item of one partition (`(attribute, value)` from the store
+    /// schema), all pages, read consistently: holdings, the catalogue and device leases are
+    /// decided on what this region holds now.
+    async fn partition(
+        &self,
+        (attribute, value): (&str, AttrValue),
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", attribute)
+            .expression_attribute_values(":pk", to_sdk_value(value))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut items = Vec::new();
+        while let Some(item) = pages.next().await {
+            items.push(from_sdk(&item.map_err(sdk_error)?));
+        }
+        Ok(items)
+    }
+
     /// Creates the table with the §7 key schema, on demand, TTL on `ttl`
     /// (for the local stack and tests; production tables come from infra/).
     pub async fn create_table_if_missing(&self) -> Result<bool, StoreError> {
@@ -205,29 +230,6 @@ impl DynamoStore {
             .await
             .map_err(sdk_error)?;
         Ok(output.item().map(from_sdk))
-    }
-
-    /// Every item of one partition, read strongly, page by page.
-    async fn partition(
-        &self,
-        (attribute, value): (&str, AttrValue),
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", attribute)
-            .expression_attribute_values(":pk", to_sdk_value(value))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-        let mut items = Vec::new();
-        while let Some(item) = pages.next().await {
-            items.push(from_sdk(&item.map_err(sdk_error)?));
-        }
-        Ok(items)
     }
 
     async fn put(&self, put: store::Put) -> Result<(), StoreError> {
@@ -454,19 +456,7 @@ impl CatalogueStore for DynamoStore {
 /// The edge's lease reads and writes, as the native host performs them.
 impl LeaseStore for DynamoStore {
     async fn leases(&self, query: &store::LeaseQuery) -> Result<Vec<Item>, StoreError> {
-        let (attribute, value) = query.partition();
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", attribute)
-            .expression_attribute_values(":pk", to_sdk_value(value))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(output.items().iter().map(from_sdk).collect())
+        self.partition(query.partition()).await
     }
 
     async fn write_lease(&self, write: &store::LeaseWrite) -> Result<bool, StoreError> {

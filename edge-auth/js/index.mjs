@@ -72,12 +72,80 @@ const { instance } = await WebAssembly.instantiate(wasmFile, { host });
 const core = instance.exports;
 memory = core.memory;
 
+// `init` and `resume` take a JSON message; `handle` takes the request in
+// the flat layout of edge-auth/src/boundary.rs (`enter`).
 function call(name, message) {
   const input = encoder.encode(typeof message === "string" ? message : JSON.stringify(message));
   const ptr = core.alloc(input.length);
   bytes(ptr, input.length).set(input);
-  const len = core[name](ptr, input.length);
-  return JSON.parse(decoder.decode(bytes(core.output_ptr(), len)));
+  return reply(core[name](ptr, input.length));
+}
+
+// boundary.rs's layout: an absent string, and the first byte of an answer
+// (any other reply is JSON).
+const ABSENT = 0xffffffff;
+const ANSWER = 1;
+const BODY = 1, TOKEN_CACHE_HIT = 2, REUSE_UNTIL = 4;
+
+/// The core's reply of `len` bytes: `{fetch, exchange}` (JSON), or an answer
+/// `{respond, log, tokenCacheHit, reuseUntil}` where `log` is the decision as
+/// JSON text, ready for the log line.
+function reply(len) {
+  const ptr = core.output_ptr();
+  if (len === 0 || bytes(ptr, 1)[0] !== ANSWER) return JSON.parse(decoder.decode(bytes(ptr, len)));
+  const view = new DataView(memory.buffer, ptr, len);
+  const flags = view.getUint8(1);
+  const count = view.getUint32(8, true);
+  const text = decoder.decode(bytes(ptr + 12 + 4 * count, len - 12 - 4 * count));
+  let index = 0;
+  let at = 0;
+  const next = () => {
+    const length = view.getUint32(12 + 4 * index++, true);
+    if (length === ABSENT) return undefined;
+    at += length;
+    return text.slice(at - length, at);
+  };
+  const status = next();
+  const statusDescription = next();
+  const log = next();
+  const body = flags & BODY ? next() : undefined;
+  const headers = {};
+  while (index < count) {
+    const name = next();
+    const key = next();
+    const value = next();
+    (headers[name] ??= []).push(key === undefined ? { value } : { key, value });
+  }
+  const respond = body === undefined ? { status, statusDescription, headers } : { status, statusDescription, headers, body };
+  return {
+    respond,
+    log,
+    tokenCacheHit: (flags & TOKEN_CACHE_HIT) !== 0,
+    reuseUntil: flags & REUSE_UNTIL ? view.getUint32(4, true) : undefined,
+  };
+}
+
+/// Hands the core one viewer request (`fields` from `coreFields`, or null
+/// for an event it must refuse as malformed): each string's UTF-8 written
+/// straight into the core's input buffer behind its byte length.
+function enter(fields, now) {
+  if (!fields) return reply(core.handle(0, now));
+  let cap = 0;
+  for (const field of fields) cap += 4 + (field === undefined ? 0 : 3 * field.length);
+  const ptr = core.input(cap);
+  const view = new DataView(memory.buffer);
+  let at = ptr;
+  for (const field of fields) {
+    if (field === undefined) {
+      view.setUint32(at, ABSENT, true);
+      at += 4;
+      continue;
+    }
+    const { written } = encoder.encodeInto(field, bytes(at + 4, 3 * field.length));
+    view.setUint32(at, written, true);
+    at += 4 + written;
+  }
+  return reply(core.handle(at - ptr, now));
 }
 
 const ready = call("init", { config: JSON.stringify(config), region });
@@ -176,14 +244,28 @@ async function fetchJwks(url) {
 
 let firstRequest = true;
 
-// The core reads these headers only; passing just them keeps the JSON that
-// crosses into WebAssembly small (viewer requests carry dozens).
+// The core reads these headers only (the first value of each), in the order
+// of boundary.rs's REQUEST_HEADERS; viewer requests carry dozens.
 const CORE_HEADERS = ["authorization", "origin", "host"];
-function coreRequest(request) {
+/// What the core reads of `request`: clientIp, method, uri, querystring and
+/// the first value of each of CORE_HEADERS (undefined when absent), or null
+/// when the event does not have them as strings.
+function coreFields(request) {
   if (!request || typeof request !== "object") return null;
-  const headers = {};
-  for (const name of CORE_HEADERS) if (request.headers?.[name]) headers[name] = request.headers[name];
-  return { clientIp: request.clientIp, method: request.method, uri: request.uri, querystring: request.querystring ?? "", headers };
+  const fields = [request.clientIp, request.method, request.uri, request.querystring ?? ""];
+  if (!fields.every((field) => typeof field === "string")) return null;
+  for (const name of CORE_HEADERS) {
+    const values = request.headers?.[name];
+    if (!values) {
+      fields.push(undefined);
+      continue;
+    }
+    if (!Array.isArray(values)) return null;
+    const value = values[0]?.value;
+    if (values.length > 0 && typeof value !== "string") return null;
+    fields.push(value);
+  }
+  return fields;
 }
 
 // Replays. The core marks a grant it would give again, unchanged, to an
@@ -204,9 +286,10 @@ function replay(key, now) {
   replays.delete(key);
   return undefined;
 }
+/// `decision` is the core's decision as JSON text.
 function remember(key, until, respond, decision) {
   if (replays.size >= REPLAY_ENTRIES) replays.delete(replays.keys().next().value);
-  const replayed = { ...decision, token_cache_hit: true, cookie_cache_hit: true, replayed: true };
+  const replayed = { ...JSON.parse(decision), token_cache_hit: true, cookie_cache_hit: true, replayed: true };
   // Frozen: every replay hands out this same object.
   replays.set(key, { until, response: deepFreeze(respond), decision: JSON.stringify(replayed) });
 }
@@ -238,11 +321,13 @@ function log(requestId, decision, started) {
 export const handler = async (event) => {
   const started = process.hrtime.bigint();
   const cf = event?.Records?.[0]?.cf;
-  const request = JSON.stringify(coreRequest(cf?.request));
+  const fields = coreFields(cf?.request);
+  // Everything the core reads, so identical requests have identical keys.
+  const request = JSON.stringify(fields);
   // A logout may release a device's lease: answers replayed from before it
   // would hand that device cookies without one.
   if (cf?.request?.method === "DELETE") replays.clear();
-  const hit = replay(request, Date.now() / 1000);
+  const hit = fields && replay(request, Date.now() / 1000);
   if (hit) {
     log(cf?.config?.requestId, hit.decision, started);
     return hit.response;
@@ -250,12 +335,12 @@ export const handler = async (event) => {
   await signing.ensure();
   // The core decides everything, including when to give up (io_loop):
   // this host performs the fetch a reply names and hands back the result.
-  let out = call("handle", `{"request":${request},"now":${Math.floor(Date.now() / 1000)}}`);
+  let out = enter(fields, Math.floor(Date.now() / 1000));
   while (out.fetch) {
     const result = await (perform[out.fetch.kind] ?? (() => ({ error: "unknown_fetch" })))(out.fetch);
     out = call("resume", JSON.stringify({ exchange: out.exchange, now: Math.floor(Date.now() / 1000), ...result }));
   }
-  if (out.reuse_until && out.log.token_cache_hit) remember(request, out.reuse_until, out.respond, out.log);
-  log(cf?.config?.requestId, JSON.stringify(out.log), started);
+  if (out.reuseUntil && out.tokenCacheHit) remember(request, out.reuseUntil, out.respond, out.log);
+  log(cf?.config?.requestId, out.log, started);
   return out.respond;
 };

@@ -105,11 +105,11 @@ impl<C: Crypto + KeyRing> Edge<C> {
         &mut self,
         user: &UserSub,
         device: &Device,
-        now: EpochSeconds,
         fetched: &Fetched,
     ) -> Option<Fetch> {
-        let key = (user.clone(), device.clone());
-        self.leases.insert(key, now, now, now);
+        // Forgotten before the store is asked: a device that logged out
+        // must not play on from this container's memory of its lease.
+        self.leases.remove(&(user.clone(), device.clone()));
         if fetched.lease.is_some() {
             return None;
         }

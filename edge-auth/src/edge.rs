@@ -283,6 +283,6 @@ impl<C: Crypto + KeyRing> Edge<C> {
             };
         decision.user = Some(claims.sub.clone());
         let device = Device::new(claims.origin_jti.as_deref(), stream).ok()?;
-        self.release_lease(&claims.sub, &device, now, fetched)
+        self.release_lease(&claims.sub, &device, fetched)
     }
 }

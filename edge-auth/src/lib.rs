@@ -8,8 +8,11 @@
 //! verification, JWKS refetch, token cache), `entitlement` (may this viewer
 //! watch), `devices` (concurrent-device leases), `lifetime` (cookie expiry buckets), `cookies` (policy scope,
 //! signing, cookie cache), `response` (what the edge writes), `error` (every
-//! refusal, its status and reason), `step` and `driver` (the host protocol).
+//! refusal, its status and reason), `step` and `driver` (the host protocol),
+//! `boundary` (the flat layout of the WebAssembly boundary).
 
+#[cfg(any(target_arch = "wasm32", test))]
+mod boundary;
 pub mod cache;
 pub mod cookies;
 mod devices;

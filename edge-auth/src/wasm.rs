@@ -1,15 +1,18 @@
 //! WebAssembly entry points for the Node.js host (`js/index.mjs`).
 //!
-//! Plain C-ABI exports and JSON messages, no wasm-bindgen: the module stays
-//! small and the shim stays readable. Crypto is imported from the host
+//! Plain C-ABI exports, no wasm-bindgen: the module stays small and the
+//! shim stays readable. Crypto is imported from the host
 //! (node:crypto `KeyObject`s made once per container), because pure-Rust
 //! RSA in WebAssembly is ~16x slower (ARCHITECTURE §3).
 //!
-//! Protocol: the host copies a JSON message into memory from `alloc`, calls
-//! an export with (ptr, len), and reads the JSON reply of the returned
-//! length at `output_ptr()`. A request starts with `handle`; while the reply
-//! names a fetch, the host performs it and calls `resume` with the result.
-//! The loop's state and its decisions ([`Exchange`]) stay on this side.
+//! Protocol: a request starts with `handle`, given the viewer request in
+//! the flat layout of [`crate::boundary`], written by the host into the
+//! buffer from `input`. The reply of the returned length at `output_ptr()`
+//! is either an answer in that flat layout or a JSON message naming a
+//! fetch; the host performs the fetch and calls `resume` with the result as
+//! JSON (copied into memory from `alloc`), which replies the same way.
+//! `init` takes and gives JSON too. The loop's state and its decisions
+//! ([`Exchange`]) stay on this side.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,11 +26,10 @@ use reelgate_shared::jwt::Jwk;
 use reelgate_shared::store::{Item, leases_from_items, snapshot_from_items};
 use serde::{Deserialize, Serialize};
 
+use crate::boundary::{read_request, write_answer};
 use crate::driver::{Exchange, refused};
 use crate::edge::Edge;
 use crate::error::EdgeError;
-use crate::event::{Request, Response};
-use crate::log::Decision;
 use crate::region::read_order;
 use crate::step::{Answer, Fetch, FetchResult, Step};
 
@@ -158,6 +160,8 @@ impl JwsVerifier for HostCrypto {
 thread_local! {
     static EDGE: RefCell<Option<Edge<HostCrypto>>> = const { RefCell::new(None) };
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Where the host writes the next request (`input`, then `handle`).
+    static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// Requests waiting for the host's I/O, by the id the host resumes with.
     static EXCHANGES: RefCell<Exchanges> = const { RefCell::new(Exchanges { next: 0, waiting: BTreeMap::new() }) };
 }
@@ -183,7 +187,7 @@ impl Exchanges {
     }
 }
 
-/// Every reply the host can receive.
+/// Every JSON reply the host can receive (answers use the flat layout).
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Reply<'a> {
@@ -195,14 +199,6 @@ enum Reply<'a> {
     },
     Failed {
         error: String,
-    },
-    Respond {
-        respond: &'a Response,
-        log: &'a Decision,
-        /// Epoch seconds until which the host may replay `respond` to an
-        /// identical request (`Decision::reusable_until`).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reuse_until: Option<u64>,
     },
     Fetch {
         fetch: &'a Fetch,
@@ -227,6 +223,18 @@ pub extern "C" fn alloc(len: usize) -> *mut u8 {
     let ptr = buffer.as_mut_ptr();
     std::mem::forget(buffer);
     ptr
+}
+
+/// A buffer of `cap` bytes for the next `handle`'s request, reused from
+/// one request to the next.
+#[unsafe(no_mangle)]
+pub extern "C" fn input(cap: usize) -> *mut u8 {
+    INPUT.with(|input| {
+        let mut input = input.borrow_mut();
+        input.clear();
+        input.resize(cap, 0);
+        input.as_mut_ptr()
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -293,12 +301,6 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
     }
 }
 
-#[derive(Deserialize)]
-struct HandleMessage {
-    request: Request,
-    now: u64,
-}
-
 /// The result of the fetch a reply named: `items` (a store read), `body`
 /// (a JWKS document), or `error` (a short code) when it failed.
 #[derive(Deserialize)]
@@ -315,15 +317,17 @@ struct ResumeMessage {
     refused: bool,
 }
 
-/// One viewer request. Reply: `{"respond": <response>, "log": <decision>[, "reuse_until": <epoch s>]}`
-/// or `{"fetch": <what to fetch>, "exchange": <id>}`.
+/// One viewer request: the first `len` bytes of the `input` buffer, at
+/// `now` (epoch seconds). Reply: an answer in the flat layout, or
+/// `{"fetch": <what to fetch>, "exchange": <id>}`.
 #[unsafe(no_mangle)]
-pub extern "C" fn handle(ptr: *mut u8, len: usize) -> usize {
-    let input = take_input(ptr, len);
-    let Ok(message) = serde_json::from_slice::<HandleMessage>(&input) else {
-        return answer(&refused(&EdgeError::MalformedRequest));
-    };
-    advance(Exchange::new(message.request), message.now)
+pub extern "C" fn handle(len: usize, now: f64) -> usize {
+    let request = INPUT.with(|input| input.borrow().get(..len).and_then(read_request));
+    // `as` saturates: NaN and negatives are 0, which no token is valid at.
+    match request {
+        Some(request) => advance(Exchange::new(request), now as u64),
+        None => answer(&refused(&EdgeError::MalformedRequest)),
+    }
 }
 
 /// The result of the fetch named by the reply for `exchange`. Reply: as `handle`'s.
@@ -384,9 +388,9 @@ fn advance(mut exchange: Exchange, now: u64) -> usize {
 }
 
 fn answer(answer: &Answer) -> usize {
-    reply(&Reply::Respond {
-        respond: &answer.response,
-        log: &answer.decision,
-        reuse_until: answer.decision.reusable_until.map(EpochSeconds::get),
+    OUTPUT.with(|out| {
+        let mut out = out.borrow_mut();
+        write_answer(answer, &mut out);
+        out.len()
     })
 }

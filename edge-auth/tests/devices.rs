@@ -118,6 +118,26 @@ async fn a_third_device_is_refused_with_counts_only_until_a_logout_frees_a_slot(
 }
 
 #[tokio::test]
+async fn a_device_that_logged_out_does_not_play_on_from_the_container_s_memory() {
+    let (edge, io) = (edge(), Io::default());
+    // NOW + 1 … NOW + 30 share one cookie bucket: the container remembers
+    // the tv's lease for all of it, unless the logout makes it forget.
+    for origin in ["phone", "tv"] {
+        let answer = at(&edge, &io, request("GET", &token(origin, 2), ""), NOW + 1).await;
+        assert_eq!(answer.response.status, "200", "{origin}");
+    }
+    let logout = at(&edge, &io, request("DELETE", &token("tv", 2), ""), NOW + 2).await;
+    assert_eq!(logout.response.status, "204");
+    let laptop = at(&edge, &io, request("GET", &token("laptop", 2), ""), NOW + 3).await;
+    assert_eq!(laptop.response.status, "200");
+    let tv = at(&edge, &io, request("GET", &token("tv", 2), ""), NOW + 4).await;
+    assert_eq!(
+        body(&tv),
+        json!({"error": "device_limit", "active": 2, "max_devices": 2})
+    );
+}
+
+#[tokio::test]
 async fn a_device_that_stops_refreshing_frees_its_slot_after_its_cookies_and_the_grace() {
     let (edge, io) = (edge(), Io::default());
     for origin in ["phone", "tv"] {

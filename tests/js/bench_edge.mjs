@@ -3,7 +3,11 @@
 // @aws-sdk/cloudfront-signer (getSignedCookies, custom policy) — in one
 // process, interleaved, same tokens, same keys. Prints medians and
 // peer ÷ ours ratios for the budgets of ARCHITECTURE §10.
-// Usage: scripts/bench-edge   (builds the bundle first)
+// Then the device limit's cost on the session path (§12 "Devices"): the
+// lease read and conditional write against DynamoDB Local, and a count of
+// the store operations each kind of request makes.
+// Usage: scripts/bench-edge [--devices]   (builds the bundle first;
+//        --devices runs the device-lease part alone)
 import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -11,7 +15,7 @@ import { join } from "node:path";
 import { CognitoJwtVerifier } from "aws-jwt-verify";
 import { getSignedCookies } from "@aws-sdk/cloudfront-signer";
 
-import { CLIENT, ISSUER, bearer, config, event, jwk, loadBundle, root, token } from "./helpers.mjs";
+import { CLIENT, ISSUER, bearer, config, event, jwk, loadBundle, root, startDynamoDbLocal, startDynamoProxy, token } from "./helpers.mjs";
 
 const RSA_PEM = readFileSync(join(root, "shared/tests/keys/rsa2048.pkcs8.pem"), "utf8");
 const EC_PEM = readFileSync(join(root, "shared/tests/keys/p256.pkcs8.pem"), "utf8");
@@ -167,9 +171,130 @@ async function createSecret(endpoint, pem) {
   return (await client.send(new CreateSecretCommand({ Name: `reelgate-bench-${process.pid}`, SecretString: pem }))).ARN;
 }
 
+/// Waits, if need be, for the start of a cookie bucket (ttl 300 s: 30 s buckets starting at
+/// seconds ≡ 1 mod 30), so that the requests of the next ~15 s share one bucket.
+async function startOfBucket() {
+  const seconds = Date.now() / 1000;
+  const into = (Math.floor(seconds) - 1 + 30) % 30;
+  if (into >= 15) await new Promise((r) => setTimeout(r, (30 - into - (seconds % 1)) * 1000 + 50));
+}
+
+/// The device limit on the session path. Every viewer holds a plan carried in the token
+/// (no entitlement read), so the store traffic is the lease's alone. Timed against
+/// DynamoDB Local directly; counted in a second container behind a loopback proxy that
+/// counts the operations it forwards. Prints one table.
+async function devicesBench() {
+  const ddb = await startDynamoDbLocal();
+  const proxy = await startDynamoProxy(ddb.endpoint);
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" });
+  const { CreateTableCommand, DynamoDBClient, PutItemCommand, QueryCommand } = await import("@aws-sdk/client-dynamodb");
+  const raw = new DynamoDBClient({ region: "us-east-1", endpoint: ddb.endpoint, maxAttempts: 2 });
+  await raw.send(new CreateTableCommand({
+    TableName: "reelgate", BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: [{ AttributeName: "PK", AttributeType: "S" }, { AttributeName: "SK", AttributeType: "S" }],
+    KeySchema: [{ AttributeName: "PK", KeyType: "HASH" }, { AttributeName: "SK", KeyType: "RANGE" }],
+  }));
+  const loaded = [];
+  // A container's DynamoDB client reads AWS_ENDPOINT_URL_DYNAMODB at its first store call.
+  async function containerAt(endpoint) {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+    const b = await loadBundle(config({ signing: { key_pair_id: "K2EDGETEST", private_key_pem: EC_PEM } }));
+    loaded.push(b);
+    const warm = await b.handler(event({ headers: bearer(token({ sub: `warm-${loaded.length}`, origin_jti: "o", "reelgate:ent": `v=1;p=${Math.floor(Date.now() / 1000) + 86_400};d=2;g=;c=1` })) }));
+    if (warm.status !== "200") throw new Error(`warm-up: ${warm.status} ${warm.body}`);
+    return b.handler;
+  }
+  const quiet = console.log;
+  console.log = () => {};
+  const rows = [];
+  try {
+    const timed = await containerAt(ddb.endpoint);
+    const counted = await containerAt(proxy.endpoint);
+    const until = Math.floor(Date.now() / 1000) + 86_400;
+    // Timed requests take indices 0 … ROUNDS × PER_ROUND + 49 (the last 50 warm up), counted ones the next 1000.
+    const timedN = ROUNDS * PER_ROUND + 50;
+    const n = timedN + 1000;
+    let batch = 0;
+    /// n tokens: `limit` devices or none, one viewer each (`distinct`) or one sign-in refreshed.
+    const tokens = (limit, distinct) => {
+      batch += 1;
+      const ent = `v=1;p=${until};${limit ? `d=${limit};` : ""}g=;c=1`;
+      return Array.from({ length: n }, (_, i) => token({
+        sub: distinct ? `bench-${batch}-${i}` : `bench-${batch}`, origin_jti: "origin-1", jti: `j-${batch}-${i}`, "reelgate:ent": ent,
+      }));
+    };
+    const ops = () => ["Query", "PutItem"].map((op) => proxy.count(op));
+    /// µs per request (median of rounds) in the timed container, then Query and PutItem per
+    /// request over `count` requests of the same shape in the counted one.
+    /// `prime` (for the same-bucket rows) is the device's first request, made in each container
+    /// at the start of the bucket and left out of the figures: it claims or renews the slot.
+    async function row(name, make, count = 200, prime = null) {
+      const sameBucket = prime !== null;
+      if (sameBucket) {
+        await startOfBucket();
+        await timed(prime());
+      }
+      await time(timed, (i) => make(ROUNDS * PER_ROUND + i), 50);
+      const rounds = [];
+      for (let round = 0; round < ROUNDS; round += 1) rounds.push(await time(timed, (i) => make(round * PER_ROUND + i), PER_ROUND));
+      const us = median(rounds);
+      if (sameBucket) {
+        await startOfBucket();
+        await counted(prime());
+      }
+      const before = ops();
+      for (let i = 0; i < count; i += 1) {
+        const response = await counted(make(timedN + i));
+        if (response.status !== "200") throw new Error(`${name}: ${response.status} ${response.body}`);
+      }
+      const [queries, puts] = ops().map((v, k) => (v - before[k]) / count);
+      rows.push({ name, us, queries, puts, count });
+    }
+    const unlimited = tokens(0, true);
+    await row("no device limit (the lease is skipped), one new viewer per request", (i) => event({ headers: viewer(bearer(unlimited[i % n])) }));
+    const fresh = tokens(2, true);
+    await row("plan of 2, one new device per request: lease Query + conditional PutItem", (i) => event({ headers: viewer(bearer(fresh[i % n])) }));
+    const refreshes = tokens(2, false);
+    const first = () => event({ headers: viewer(bearer(refreshes[n - 1])) });
+    await row("plan of 2, refreshed token of one device, same bucket (lease remembered)", (i) => event({ headers: viewer(bearer(refreshes[i])) }), 999, first);
+    const same = refreshes[0];
+    await row("plan of 2, the same request again, same bucket (host replay)", () => event({ headers: viewer(bearer(same)) }), 1000, first);
+    // What those two store calls cost alone, made with the same SDK client settings.
+    const rawRounds = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < PER_ROUND; i += 1) {
+        const pk = { S: `DEVICES#raw-${round}-${i}` };
+        await raw.send(new QueryCommand({ TableName: "reelgate", ConsistentRead: true, KeyConditionExpression: "PK = :pk", ExpressionAttributeValues: { ":pk": pk } }));
+        await raw.send(new PutItemCommand({
+          TableName: "reelgate", Item: { PK: pk, SK: { S: "SLOT#0" }, device: { S: "origin-1" }, expires_at: { N: String(until) } },
+          ConditionExpression: "attribute_not_exists(#pk) OR #exp <= :now OR #dev = :dev",
+          ExpressionAttributeNames: { "#pk": "PK", "#exp": "expires_at", "#dev": "device" },
+          ExpressionAttributeValues: { ":now": { N: String(Math.floor(Date.now() / 1000)) }, ":dev": { S: "origin-1" } },
+        }));
+      }
+      rawRounds.push(Number(process.hrtime.bigint() - start) / 1000 / PER_ROUND);
+    }
+    rows.push({ name: "raw SDK Query + conditional PutItem alone (DynamoDB Local, loopback)", us: median(rawRounds) });
+  } finally {
+    console.log = quiet;
+    loaded.forEach((b) => b.cleanup());
+    delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    await proxy.stop();
+    await ddb.stop();
+  }
+  console.log("device limit on the session path (ECDSA) | reelgate µs/req | Query/req | PutItem/req (over N)");
+  for (const r of rows) {
+    const io = r.count ? `${r.queries.toFixed(3)} | ${r.puts.toFixed(3)} (over ${r.count})` : "1 | 1";
+    console.log(`${r.name} | ${r.us.toFixed(1)} | ${io}`);
+  }
+}
+
 export { peerHandler };
 
-if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer")) {
+if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer") && process.argv.includes("--devices")) {
+  await devicesBench();
+} else if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer")) {
   // Our bundle builds one JSON log line per request (a real cost, kept);
   // writing it to a terminal is not what Lambda does, so it goes nowhere.
   const quiet = console.log;
@@ -231,4 +356,5 @@ if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer")) {
   const rssPeer = median(cold.peer.map((c) => c.rss_mb));
   console.log(`RSS after 2000 requests | ${rssOurs.toFixed(1)} MB | ${rssPeer.toFixed(1)} MB | ours − peer = ${(rssOurs - rssPeer).toFixed(1)} MB | ≤ +8 MB`);
   console.log(`dist/edge-auth.zip | ${statSync(join(root, "dist/edge-auth.zip")).size} bytes | | | ≤ 65536`);
+  await devicesBench();
 }

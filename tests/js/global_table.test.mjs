@@ -13,99 +13,19 @@ import { openSync } from "node:fs";
 import { join } from "node:path";
 
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { DynamoDBStreamsClient, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from "@aws-sdk/client-dynamodb-streams";
 
 import {
   bearer, captureLogs, config, cookieHeader, event, freePort, loadBundle, reelgateBin, root, startDynamoDbLocal,
   verifyCookies,
 } from "./helpers.mjs";
+import { CREDENTIALS, Replicator } from "./replicator.mjs";
 
 const HOME = "us-east-1";
 const FAR = "ap-southeast-2";
 const TABLE = "reelgate";
 /// How long a write takes to reach the other region (global tables: typically under a second, sometimes more).
 const LAG_MS = 1500;
-/// The local stack's DynamoDB credentials: DynamoDB Local keeps a database per access key and region.
-const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/// Replicates every write of each region's stream to the other regions after
-/// `lagMs`, keeping for each key the latest write (by when the replicator read
-/// it, within 100 ms of the write: stream times have a resolution of seconds;
-/// ties go to the greater region name), as global tables resolve concurrent
-/// writes. Its own writes are recognised in the target's stream and not sent back.
-class Replicator {
-  constructor(endpoint, regions, lagMs) {
-    this.regions = regions;
-    this.lagMs = lagMs;
-    this.tables = new Map(regions.map((r) => [r, new DynamoDBClient({ region: r, endpoint, credentials: CREDENTIALS })]));
-    this.streams = new Map(regions.map((r) => [r, new DynamoDBStreamsClient({ region: r, endpoint, credentials: CREDENTIALS })]));
-    this.winners = new Map(); // key -> { time, region }
-    this.echoes = new Set(); // `${region}|${key}|${image}` written by the replicator
-    this.pending = new Set();
-    this.running = true;
-  }
-
-  async start(streamArns) {
-    this.loops = this.regions.map((region) => this.follow(region, streamArns.get(region)));
-  }
-
-  async follow(region, streamArn) {
-    const streams = this.streams.get(region);
-    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
-    let iterators = await Promise.all(StreamDescription.Shards.map(async (shard) => (await streams.send(new GetShardIteratorCommand({
-      StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: "TRIM_HORIZON",
-    }))).ShardIterator));
-    while (this.running) {
-      const next = [];
-      for (const iterator of iterators) {
-        if (!iterator) continue;
-        const { Records, NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
-        for (const record of Records) this.received(region, record);
-        next.push(NextShardIterator);
-      }
-      iterators = next;
-      await sleep(100);
-    }
-  }
-
-  received(region, record) {
-    const keys = JSON.stringify(record.dynamodb.Keys);
-    const image = record.dynamodb.NewImage ?? null;
-    const echo = `${region}|${keys}|${JSON.stringify(image)}`;
-    if (this.echoes.delete(echo)) return;
-    const write = { time: Date.now(), region, keys: record.dynamodb.Keys, image };
-    const winner = this.winners.get(keys);
-    if (!winner || write.time > winner.time || (write.time === winner.time && region > winner.region)) this.winners.set(keys, write);
-    const delivery = sleep(this.lagMs).then(() => this.deliver(keys, write));
-    this.pending.add(delivery);
-    delivery.finally(() => this.pending.delete(delivery));
-  }
-
-  async deliver(keys, write) {
-    // A later write to the same key, from anywhere, wins over this one.
-    if (this.winners.get(keys) !== write || !this.running) return;
-    for (const target of this.regions) {
-      if (target === write.region) continue;
-      this.echoes.add(`${target}|${keys}|${JSON.stringify(write.image)}`);
-      const table = this.tables.get(target);
-      if (write.image) await table.send(new PutItemCommand({ TableName: TABLE, Item: write.image }));
-      else {
-        const { DeleteItemCommand } = await import("@aws-sdk/client-dynamodb");
-        await table.send(new DeleteItemCommand({ TableName: TABLE, Key: write.keys }));
-      }
-    }
-  }
-
-  async settle() {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
-  }
-
-  async stop() {
-    this.running = false;
-    await Promise.allSettled(this.loops ?? []);
-  }
-}
 
 let ddb;
 let replicator;
@@ -170,7 +90,7 @@ before(async () => {
   ddb = await startDynamoDbLocal();
   const arns = new Map();
   for (const region of [HOME, FAR]) arns.set(region, await createTable(region));
-  replicator = new Replicator(ddb.endpoint, [HOME, FAR], LAG_MS);
+  replicator = new Replicator(ddb.endpoint, [HOME, FAR], LAG_MS, TABLE);
   await replicator.start(arns);
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,

@@ -144,3 +144,42 @@ export async function startDynamoDbLocal() {
     }),
   };
 }
+
+/// A loopback HTTP proxy in front of DynamoDB (Local) that counts the
+/// operations it forwards by name (`X-Amz-Target`, e.g. `PutItem`) and can
+/// answer chosen operations with a 500 instead, as a failing store would.
+/// `counts` maps operation → requests seen (faulted ones included).
+export async function startDynamoProxy(target) {
+  const { createServer, request: forward } = await import("node:http");
+  const counts = new Map();
+  const failing = new Set();
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const operation = String(req.headers["x-amz-target"] ?? "").split(".").pop();
+    counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    const chunks = [];
+    req.on("data", (chunk) => chunks.push(chunk));
+    req.on("end", () => {
+      if (failing.has(operation)) {
+        res.writeHead(500, { "content-type": "application/x-amz-json-1.0" });
+        res.end(JSON.stringify({ __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: "injected by the test proxy" }));
+        return;
+      }
+      const out = forward({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(res);
+      });
+      out.on("error", () => { res.writeHead(502); res.end(); });
+      out.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    counts,
+    count: (operation) => counts.get(operation) ?? 0,
+    fail: (operation) => failing.add(operation),
+    heal: () => failing.clear(),
+    stop: () => new Promise((done) => { server.closeAllConnections?.(); server.close(done); }),
+  };
+}

@@ -50,6 +50,19 @@ async function waitForServer(url, child) {
 // `/player.html` signs in with a password; `/` signs in with the Hosted UI
 // (authorization code + PKCE), `/` being one of the dev app client's
 // callback URLs, and serves the module from its own origin.
+/**
+ * The quick start page of docs/protocol.md, as an integrator copies it: the
+ * first html block under "## Quick start", with the stack's port and the dev
+ * client id this run uses in place of the documented defaults.
+ */
+function quickStart(clientId) {
+  const doc = readFileSync(join(root, "docs/protocol.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Quick start"));
+  const html = /```html\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(html?.includes("http://127.0.0.1:8080") && html.includes('client_id: "reelgate-dev-client"'), "docs/protocol.md has the quick start page");
+  return html.replaceAll("http://127.0.0.1:8080", base).replace('client_id: "reelgate-dev-client"', `client_id: "${clientId}"`);
+}
+
 function startPlayerOrigin(port, clientId) {
   const head = `<!doctype html><meta charset="utf-8"><title>player</title>
 <video id="video" muted playsinline loop></video>
@@ -75,6 +88,7 @@ function startPlayerOrigin(port, clientId) {
 </script>`;
   const files = {
     "/": ["text/html", hosted],
+    "/quickstart.html": ["text/html", quickStart(clientId)],
     "/player.html": ["text/html", player],
     "/reelgate-session.js": ["text/javascript", readFileSync(join(root, "web/reelgate-session.js"))],
     "/hls.min.js": ["text/javascript", readFileSync(join(root, "web/vendor/hls.min.js"))],
@@ -265,6 +279,22 @@ describe("playback with 10 s cookies and 30 s tokens", { concurrency: true }, ()
     ], `${base}/videos/demo/seg-001.ts`);
     assert.deepEqual([without, withCredentials], [403, 200]);
     assert.equal(await page.evaluate(() => typeof window.playback.hls.config.xhrSetup), "function");
+    await context.close();
+  });
+
+  test("the quick start page of docs/protocol.md, copied into a blank page on another origin, plays the title", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await installMonitor(page);
+    const log = networkLog(page);
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${playerOrigin}/quickstart.html`);
+    const seen = await playFor(page, 6);
+    assert.deepEqual(errors, []);
+    assert.ok(seen.played >= 6, JSON.stringify(seen));
+    assert.ok(log.sessions.length >= 1 && log.sessions.every((e) => e.status === 200), JSON.stringify(log.sessions));
+    assert.deepEqual(log.media.filter((e) => e.status !== 200 && e.status !== 206), [], "no 403 on playlists or segments");
     await context.close();
   });
 
