@@ -22,6 +22,8 @@ const MESSAGES = {
   not_authorized: "Wrong user name or password.",
   not_entitled: "You don't have access to this title. Buy it or upgrade to Premium to watch.",
   not_available: "This title is not available right now.",
+  not_in_tier: "Your plan doesn't include this title. Buy it or upgrade your plan to watch.",
+  title_not_found: "This title is not in the catalogue.",
   device_limit: "Too many devices are watching on this account. Stop one and try again.",
   session_expired: "Your sign-in has expired. Please sign in again.",
   unauthorized: "Your sign-in has expired. Please sign in again.",
@@ -40,12 +42,34 @@ async function api(path, init = {}) {
   return response;
 }
 
+// What the viewer may watch, as the edge decides it (docs/catalogue.md): a
+// free title, a title in the active plan's tier (a premium group member
+// watches everything), a grant; else nothing.
 function accessTo(entitlements, title) {
   if (title.free) return "Free";
-  if (entitlements.premium) return "Included with Premium";
+  const plan = entitlements.plan?.active ? entitlements.plan : null;
+  const tiers = title.tiers ?? [];
+  if (plan && tiers.includes(plan.tier)) return `Included with your ${plan.tier} plan`;
+  if (entitlements.premium && !plan) return "Included with Premium";
   const grant = (entitlements.grants || []).find((g) => g.video_id === title.id && g.active);
   if (!grant) return null;
   return grant.expires_at ? `Rented until ${new Date(grant.expires_at * 1000).toLocaleString()}` : "Owned";
+}
+
+// How a title is offered: free, in plan tiers only, or for sale.
+function offer(title) {
+  if (title.free) return "free";
+  if (title.price == null && title.rental_price == null) return "tier";
+  return "paid";
+}
+
+function offerLabel(title) {
+  const money = (minor) => `${(minor / 100).toFixed(2)} ${(title.currency ?? "").toUpperCase()}`;
+  switch (offer(title)) {
+    case "free": return "Free for everyone signed in";
+    case "tier": return `${(title.tiers ?? []).join(", ")} plan only`;
+    default: return [title.price != null && `Buy ${money(title.price)}`, title.rental_price != null && `Rent ${money(title.rental_price)}`].filter(Boolean).join(" · ");
+  }
 }
 
 async function titles() {
@@ -62,11 +86,13 @@ async function renderCatalogue() {
     const access = accessTo(entitlements, title);
     const item = document.createElement("li");
     item.dataset.video = title.id;
-    item.innerHTML = `<span class="name"></span><span class="access"></span>`;
+    item.dataset.offer = offer(title);
+    item.innerHTML = `<span class="name"></span><span class="offer"></span><span class="access"></span>`;
     item.querySelector(".name").textContent = title.name;
-    item.querySelector(".access").textContent = access || "Not owned";
+    item.querySelector(".offer").textContent = offerLabel(title);
+    item.querySelector(".access").textContent = access || (offer(title) === "tier" ? "Not in your plan" : "Not owned");
     item.append(button("Play", () => play(title)));
-    if (!access && state.config.dev?.payments) item.append(button("Buy", () => buy(title), "secondary"));
+    if (!access && offer(title) === "paid" && state.config.dev?.payments) item.append(button("Buy", () => buy(title), "secondary"));
     list.append(item);
   }
 }

@@ -15,11 +15,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
-use reelgate_shared::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
+use reelgate_shared::entitlement::{Grant, PaymentEvent, Plan, Title, UserEntitlements};
 use reelgate_shared::ids::PaymentIntentId;
 use reelgate_shared::store::{
-    self, ATTR_PK, ATTR_SK, ApplyOutcome, AttrValue, Condition, Consistency, EntitlementStore,
-    Item, LeaseStore, PaymentRecord, PaymentWrites, Snapshot, SnapshotKeys, StoreError,
+    self, ATTR_PK, ATTR_SK, ApplyOutcome, AttrValue, CatalogueStore, Condition, Consistency,
+    EntitlementStore, Item, LeaseStore, PaymentRecord, PaymentWrites, Snapshot, SnapshotKeys,
+    StoreError, TitleWrite,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
@@ -38,6 +39,7 @@ fn to_sdk_value(value: AttrValue) -> AttributeValue {
         AttrValue::N(n) => AttributeValue::N(n),
         AttrValue::Bool(b) => AttributeValue::Bool(b),
         AttrValue::Null(b) => AttributeValue::Null(b),
+        AttrValue::Ss(set) => AttributeValue::Ss(set),
     }
 }
 
@@ -57,6 +59,7 @@ fn from_sdk(item: &HashMap<String, AttributeValue>) -> Item {
                 AttributeValue::N(n) => AttrValue::N(n.clone()),
                 AttributeValue::Bool(b) => AttrValue::Bool(*b),
                 AttributeValue::Null(b) => AttrValue::Null(*b),
+                AttributeValue::Ss(set) => AttrValue::Ss(set.clone()),
                 _ => return None,
             };
             Some((name.clone(), value))
@@ -137,7 +140,7 @@ impl DynamoStore {
     }
 
     /// Every item of one partition (`(attribute, value)` from the store
-    /// schema), all pages, read consistently: holdings and device leases are
+    /// schema), all pages, read consistently: holdings, the catalogue and device leases are
     /// decided on what this region holds now.
     async fn partition(
         &self,
@@ -403,6 +406,45 @@ impl EntitlementStore for DynamoStore {
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(to_sdk(store::grant_key(user, video))))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(output.attributes().is_some_and(|a| !a.is_empty()))
+    }
+}
+
+impl CatalogueStore for DynamoStore {
+    async fn titles(&self) -> Result<Vec<Title>, StoreError> {
+        let items = self.partition(store::catalogue_partition()).await?;
+        Ok(store::titles_from_items(&items)?)
+    }
+
+    async fn put_title(&self, title: &Title, write: TitleWrite) -> Result<bool, StoreError> {
+        let put = store::title_put(title, write);
+        let (expression, names, values) = sdk_condition(put.condition);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_sdk(put.item)))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => condition_failed(error),
+        }
+    }
+
+    async fn delete_title(&self, video: &VideoId) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(to_sdk(store::title_key(video))))
             .return_values(ReturnValue::AllOld)
             .send()
             .await

@@ -1,9 +1,10 @@
 //! reelgate's regional API. One axum router (run under `lambda_http` in AWS
 //! and as-is by the local stack) and the Cognito pre-token-generation V2
-//! trigger, both over `shared::store::EntitlementStore` (DynamoDB here, the
+//! trigger, both over `shared::store::EntitlementStore` and `CatalogueStore` (DynamoDB here, the
 //! in-memory store locally).
 
 pub mod auth;
+pub mod catalogue;
 pub mod dynamo;
 pub mod extract;
 pub mod problem;

@@ -18,7 +18,7 @@ use reelgate_shared::entitlement::{
     UserEntitlements,
 };
 use reelgate_shared::jwt::Claims;
-use reelgate_shared::store::{Consistency, EntitlementStore};
+use reelgate_shared::store::{CatalogueStore, Consistency, EntitlementStore};
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 use serde::{Deserialize, Serialize};
 
@@ -43,8 +43,15 @@ pub struct App<S> {
     pub signing_key: SigningKey,
 }
 
-pub fn router<S: EntitlementStore + 'static>(app: Arc<App<S>>) -> Router {
+pub fn router<S: EntitlementStore + CatalogueStore + 'static>(app: Arc<App<S>>) -> Router {
+    use crate::catalogue::{create_title, delete_title, list_titles, replace_title};
     Router::new()
+        .route("/api/titles", get(list_titles::<S>))
+        .route("/api/admin/titles", post(create_title::<S>))
+        .route(
+            "/api/admin/titles/{id}",
+            put(replace_title::<S>).delete(delete_title::<S>),
+        )
         .route("/api/webhooks/payments", post(payment_webhook::<S>))
         .route(
             "/api/webhooks/stripe",
@@ -211,6 +218,7 @@ impl<S> App<S> {
         Rules {
             premium_groups: &self.config.premium_groups,
             claims_may_deny_for: 0,
+            catalogue: self.config.catalogue,
         }
     }
 }
@@ -267,24 +275,40 @@ struct SignedUrl {
 }
 
 /// The shared decision: claims first, then the store (strongly consistent:
-/// the API runs in the table's home region), as the edge decides.
+/// the API runs in the table's home region), as the edge decides. With a
+/// catalogue the title comes first, so the snapshot (which carries it) is
+/// read up front: one read either way.
 async fn decide<S: EntitlementStore>(
     app: &App<S>,
     claims: &Claims,
     video: &VideoId,
     now: EpochSeconds,
 ) -> Result<Result<Entitled, Denial>, Problem> {
-    match app.entitlement_rules().decide(claims, video, now) {
+    let rules = app.entitlement_rules();
+    let mut snapshot = None;
+    if rules.catalogue {
+        snapshot = Some(
+            app.store
+                .snapshot(&claims.sub, video, Consistency::Strong)
+                .await?,
+        );
+    }
+    let title = snapshot.as_ref().and_then(|s| s.title.as_ref());
+    match rules.decide(claims, video, title, now) {
         Decision::Entitled(entitled) => Ok(Ok(entitled)),
         Decision::Denied(denial) => Ok(Err(denial)),
         Decision::NeedsStore(needs) => {
             if let StoreReason::MalformedClaim(error) = needs.reason() {
                 tracing::warn!(user = %claims.sub, %error, "entitlement claim ignored; asking the store");
             }
-            let snapshot = app
-                .store
-                .snapshot(&claims.sub, video, Consistency::Strong)
-                .await?;
+            let snapshot = match snapshot {
+                Some(snapshot) => snapshot,
+                None => {
+                    app.store
+                        .snapshot(&claims.sub, video, Consistency::Strong)
+                        .await?
+                }
+            };
             Ok(needs.decide(&snapshot))
         }
     }
@@ -301,7 +325,8 @@ async fn signed_url<S: EntitlementStore>(
     let entitled = decide(&app, &claims, &video, now)
         .await?
         .map_err(|denial| {
-            Problem::new(StatusCode::FORBIDDEN, "not_entitled", denial.to_string())
+            let status = StatusCode::from_u16(denial.status()).unwrap_or(StatusCode::FORBIDDEN);
+            Problem::new(status, denial.reason(), denial.to_string())
         })?;
     let mut expires_at = now.plus(app.config.signed_url_ttl_seconds);
     if let Some(until) = entitled.until {

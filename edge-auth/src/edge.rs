@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::{Crypto, KeyRing};
 use reelgate_shared::devices::Device;
+use reelgate_shared::entitlement::{Denial, Title};
 use reelgate_shared::jwt::Verifier;
 use reelgate_shared::{EpochSeconds, StreamId, UserSub, VideoId};
 
@@ -30,6 +31,8 @@ use crate::token::Tokens;
 
 const ENTITLEMENT_CACHE_ENTRIES: usize = 8192;
 const LEASE_CACHE_ENTRIES: usize = 8192;
+/// Catalogues run to thousands of titles; a container sees fewer.
+const TITLE_CACHE_ENTRIES: usize = 4096;
 
 /// What a session request asks for: a title, how to answer, and the
 /// player's stream id if it sent one.
@@ -45,7 +48,10 @@ pub struct Edge<C> {
     crypto: C,
     pub(crate) region: String,
     tokens: Tokens,
-    pub(crate) entitlements: ExpiringCache<(UserSub, VideoId), Option<Cached>>,
+    pub(crate) entitlements: ExpiringCache<(UserSub, VideoId), Result<Cached, Denial>>,
+    /// Catalogue items read with snapshots (`None`: not listed), when the
+    /// config keeps a catalogue.
+    pub(crate) titles: ExpiringCache<VideoId, Option<Title>>,
     /// Device leases this container wrote, until when each holds.
     pub(crate) leases: ExpiringCache<(UserSub, Device), EpochSeconds>,
     cookies: CookieJar,
@@ -61,6 +67,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
             crypto,
             region: region.into(),
             entitlements: ExpiringCache::new(ENTITLEMENT_CACHE_ENTRIES),
+            titles: ExpiringCache::new(TITLE_CACHE_ENTRIES),
             leases: ExpiringCache::new(LEASE_CACHE_ENTRIES),
             cookies: CookieJar::default(),
         }
@@ -172,7 +179,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
         decision.user = Some(claims.sub.clone());
         let settled = match self.entitlement(&claims, video, now, fetched, decision) {
             Entitlement::Settled(settled) => settled,
-            Entitlement::Denied => return Err(EdgeError::NotEntitled),
+            Entitlement::Denied(denial) => return Err(EdgeError::NotEntitled(denial)),
             Entitlement::Fetch(fetch) => return Ok(Step::Fetch(fetch)),
             Entitlement::StoreFailed => return Err(EdgeError::EntitlementUnavailable),
         };

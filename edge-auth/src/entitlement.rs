@@ -1,10 +1,20 @@
 //! The entitlement of a verified viewer to a title: the shared decision
-//! (`shared::entitlement::Rules::decide`), with the edge's cache of store
-//! answers in front of the store (ARCHITECTURE §6).
+//! (`shared::entitlement::Rules::decide`), with the edge's caches of store
+//! answers (entitlements and, with a catalogue, titles) in front of the
+//! store (ARCHITECTURE §6).
+//!
+//! With `catalogue` on, every decision needs the title's catalogue item.
+//! It comes with the snapshot read (one `BatchGetItem` of the grant, the
+//! plan and the title), so a title not cached costs no extra round trip,
+//! and it is cached per title like an entitlement: `positive_seconds` for a
+//! listed title, `negative_seconds` for an unlisted one. A failed read
+//! with nothing cached fails closed (`503 entitlement_unavailable`).
 
 use reelgate_shared::crypto::{Crypto, KeyRing};
 use reelgate_shared::devices::DeviceLimit;
-use reelgate_shared::entitlement::{self, Basis, Entitled, Rules, TokenEntitlements};
+use reelgate_shared::entitlement::{
+    self, Basis, Denial, Entitled, Rules, Snapshot, Title, TokenEntitlements,
+};
 use reelgate_shared::jwt::Claims;
 use reelgate_shared::store::SnapshotKeys;
 use reelgate_shared::{EpochSeconds, VideoId};
@@ -35,14 +45,40 @@ fn plan_limit(entitled: &Entitled, limit: Option<DeviceLimit>) -> Option<DeviceL
 /// The edge's entitlement answer for one request.
 pub(crate) enum Entitlement {
     Settled(Settled),
-    Denied,
+    Denied(Denial),
     /// Ask the host for the store's snapshot, then decide again.
     Fetch(Fetch),
     /// The store failed and nothing is cached: fail closed.
     StoreFailed,
 }
 
+/// The title a decision reads, when the edge keeps a catalogue.
+enum Listing {
+    /// No catalogue: no title is read.
+    Unchecked,
+    Known(Option<Title>),
+}
+
 impl<C: Crypto + KeyRing> Edge<C> {
+    fn snapshot_fetch(&self, claims: &Claims, video: &VideoId) -> Fetch {
+        Fetch::Entitlement {
+            table: self.config.table.name.to_string(),
+            region: nearest_replica(&self.region, &self.config.table.replica_regions)
+                .map(str::to_owned),
+            keys: SnapshotKeys::new(claims.sub.clone(), video.clone()),
+        }
+    }
+
+    /// Keeps the title a fetched snapshot carries, for the cache's time.
+    fn remember_title(&mut self, video: &VideoId, snapshot: &Snapshot, now: EpochSeconds) {
+        let ttl = match snapshot.title {
+            Some(_) => self.config.cache.positive_seconds,
+            None => self.config.cache.negative_seconds,
+        };
+        self.titles
+            .insert(video.clone(), snapshot.title.clone(), now.plus(ttl), now);
+    }
+
     pub(crate) fn entitlement(
         &mut self,
         claims: &Claims,
@@ -51,11 +87,43 @@ impl<C: Crypto + KeyRing> Edge<C> {
         fetched: &Fetched,
         decision: &mut Decision,
     ) -> Entitlement {
+        let fetched_snapshot = match &fetched.entitlement {
+            Some(Ok(snapshot)) => {
+                if self.config.catalogue {
+                    self.remember_title(video, snapshot, now);
+                }
+                Some(Ok(snapshot))
+            }
+            Some(Err(error)) => Some(Err(error)),
+            None => None,
+        };
+        let listing = if !self.config.catalogue {
+            Listing::Unchecked
+        } else if let Some(title) = self.titles.get(video, now) {
+            Listing::Known(title)
+        } else {
+            // Only reachable before the first fetch: a fetched snapshot's
+            // title was cached above (a TTL of 0 caches nothing, so it is
+            // read from the snapshot itself).
+            match fetched_snapshot {
+                None => return Entitlement::Fetch(self.snapshot_fetch(claims, video)),
+                Some(Err(_)) => {
+                    decision.entitlement_source = Some(EntitlementSource::StoreError);
+                    return Entitlement::StoreFailed;
+                }
+                Some(Ok(snapshot)) => Listing::Known(snapshot.title.clone()),
+            }
+        };
+        let title = match &listing {
+            Listing::Unchecked => None,
+            Listing::Known(title) => title.as_ref(),
+        };
         let rules = Rules {
             premium_groups: &self.config.premium_groups,
             claims_may_deny_for: self.config.cache.claims_trusted_seconds,
+            catalogue: self.config.catalogue,
         };
-        let needs_store = match rules.decide(claims, video, now) {
+        let needs_store = match rules.decide(claims, video, title, now) {
             entitlement::Decision::Entitled(entitled) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
                 let limit = claims
@@ -69,9 +137,9 @@ impl<C: Crypto + KeyRing> Edge<C> {
                     max_devices: plan_limit(&entitled, limit),
                 });
             }
-            entitlement::Decision::Denied(_) => {
+            entitlement::Decision::Denied(denial) => {
                 decision.entitlement_source = Some(EntitlementSource::Claims);
-                return Entitlement::Denied;
+                return Entitlement::Denied(denial);
             }
             entitlement::Decision::NeedsStore(needs_store) => needs_store,
         };
@@ -79,24 +147,20 @@ impl<C: Crypto + KeyRing> Edge<C> {
         let key = (claims.sub.clone(), video.clone());
         if let Some((cached, cached_until)) = self.entitlements.get_with_expiry(&key, now) {
             decision.entitlement_source = Some(EntitlementSource::Cache);
-            return match cached.filter(|(e, _)| e.until.is_none_or(|until| now < until)) {
-                Some((entitled, max_devices)) => Entitlement::Settled(Settled {
-                    entitled,
-                    until: Some(cached_until),
-                    max_devices,
-                }),
-                None => Entitlement::Denied,
+            return match cached {
+                Ok((entitled, max_devices)) if entitled.until.is_none_or(|until| now < until) => {
+                    Entitlement::Settled(Settled {
+                        entitled,
+                        until: Some(cached_until),
+                        max_devices,
+                    })
+                }
+                Ok(_) => Entitlement::Denied(Denial::NotHeld),
+                Err(denial) => Entitlement::Denied(denial),
             };
         }
-        let snapshot = match &fetched.entitlement {
-            None => {
-                return Entitlement::Fetch(Fetch::Entitlement {
-                    table: self.config.table.name.to_string(),
-                    region: nearest_replica(&self.region, &self.config.table.replica_regions)
-                        .map(str::to_owned),
-                    keys: SnapshotKeys::new(claims.sub.clone(), video.clone()),
-                });
-            }
+        let snapshot = match fetched_snapshot {
+            None => return Entitlement::Fetch(self.snapshot_fetch(claims, video)),
             Some(Err(_)) => {
                 decision.entitlement_source = Some(EntitlementSource::StoreError);
                 return Entitlement::StoreFailed;
@@ -105,25 +169,31 @@ impl<C: Crypto + KeyRing> Edge<C> {
         };
         decision.entitlement_source = Some(EntitlementSource::Store);
         let limit = snapshot.plan.as_ref().and_then(|plan| plan.max_devices);
-        let (entitled, ttl) = match needs_store.decide(snapshot) {
+        let (answer, ttl) = match needs_store.decide(snapshot) {
             Ok(entitled) => (
-                Some((entitled, plan_limit(&entitled, limit))),
+                Ok((entitled, plan_limit(&entitled, limit))),
                 self.config.cache.positive_seconds,
             ),
-            Err(_) => (None, self.config.cache.negative_seconds),
+            Err(denial) => (Err(denial), self.config.cache.negative_seconds),
         };
         let mut until = now.plus(ttl);
-        if let Some(end) = entitled.and_then(|(e, _)| e.until) {
+        if let Ok((
+            Entitled {
+                until: Some(end), ..
+            },
+            _,
+        )) = answer
+        {
             until = until.min(end);
         }
-        self.entitlements.insert(key, entitled, until, now);
-        match entitled {
-            Some((entitled, max_devices)) => Entitlement::Settled(Settled {
+        self.entitlements.insert(key, answer, until, now);
+        match answer {
+            Ok((entitled, max_devices)) => Entitlement::Settled(Settled {
                 entitled,
                 until: Some(until),
                 max_devices,
             }),
-            None => Entitlement::Denied,
+            Err(denial) => Entitlement::Denied(denial),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `reason` (ARCHITECTURE §6: the `{"error": reason}` body and the log line)
 //! are derived here, once, from the variant.
 
+use reelgate_shared::entitlement::Denial;
 use reelgate_shared::jwt::TokenError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,8 +19,11 @@ pub enum EdgeError {
     InvalidHost,
     #[error("the token is refused: {0}")]
     Token(TokenError),
-    #[error("the viewer is not entitled to the title")]
-    NotEntitled,
+    /// The shared decision's refusal: its status and reason are
+    /// `Denial::status` and `Denial::reason` (`not_entitled`,
+    /// `not_in_tier`, `not_available`, 404 `title_not_found`).
+    #[error("the viewer may not watch the title: {0}")]
+    NotEntitled(Denial),
     #[error("the stream id is not [A-Za-z0-9_-]{{8,64}}")]
     InvalidStreamId,
     #[error("{active} devices already play on a plan of {limit}")]
@@ -55,13 +59,13 @@ pub enum EdgeError {
 impl EdgeError {
     pub fn status(&self) -> u16 {
         match self {
+            Self::NotEntitled(denial) => denial.status(),
             Self::InvalidVideoId
             | Self::InvalidStreamId
             | Self::InvalidHost
             | Self::MalformedRequest => 400,
             Self::Token(_) => 401,
             Self::CorsOriginNotAllowed
-            | Self::NotEntitled
             | Self::DeviceLimit { .. }
             | Self::DeviceUnidentified
             | Self::IpBindingRequiresIpv4 => 403,
@@ -89,7 +93,7 @@ impl EdgeError {
             Self::CorsOriginNotAllowed => "cors_origin_not_allowed",
             Self::InvalidHost => "invalid_host",
             Self::Token(error) => error.reason(),
-            Self::NotEntitled => "not_entitled",
+            Self::NotEntitled(denial) => denial.reason(),
             Self::InvalidStreamId => "invalid_stream_id",
             Self::DeviceLimit { .. } => "device_limit",
             Self::DeviceUnidentified => "device_unidentified",

@@ -35,6 +35,7 @@ impl<S: EntitlementStore + LeaseStore> Performer for Io<'_, S> {
                 self.store
                     .snapshot(&keys.user, &keys.video, Consistency::Eventual)
                     .await
+                    .map(Box::new)
                     .map_err(|e| e.to_string()),
             ),
             Fetch::Jwks { .. } => FetchResult::Jwks(Ok(self.jwks.to_owned())),

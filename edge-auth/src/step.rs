@@ -71,7 +71,9 @@ pub enum Fetch {
 /// failure of that fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchResult {
-    Entitlement(Result<Snapshot, String>),
+    /// Boxed: a snapshot with its catalogue title is several times the
+    /// size of the other results.
+    Entitlement(Result<Box<Snapshot>, String>),
     Jwks(Result<String, String>),
     Leases(Result<Vec<Lease>, String>),
     Lease(Result<Option<usize>, String>),
@@ -80,7 +82,7 @@ pub enum FetchResult {
 impl Fetched {
     pub fn record(&mut self, result: FetchResult) {
         match result {
-            FetchResult::Entitlement(result) => self.entitlement = Some(result),
+            FetchResult::Entitlement(result) => self.entitlement = Some(result.map(|s| *s)),
             FetchResult::Jwks(result) => self.jwks = Some(result),
             FetchResult::Leases(result) => self.leases = Some(result),
             FetchResult::Lease(result) => self.lease = Some(result),

@@ -356,7 +356,9 @@ pub extern "C" fn resume(ptr: *mut u8, len: usize) -> usize {
         }
         (Some(Fetch::Entitlement { .. }), None, Some(items), _) => {
             exchange.record(FetchResult::Entitlement(
-                snapshot_from_items(&items).map_err(|e| e.to_string()),
+                snapshot_from_items(&items)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
             ));
         }
         (Some(Fetch::Jwks { .. }), None, _, Some(body)) => {

@@ -8,7 +8,8 @@ use reelgate_edge::{Answer, Edge, Fetch, FetchResult, Fetched, Step, drive};
 use reelgate_shared::cloudfront::validator::{self, Denial};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{NativeCrypto, PublicKeySet, SigningKey};
-use reelgate_shared::entitlement::{Grant, GrantSource};
+use reelgate_shared::entitlement::{Grant, GrantSource, Title};
+use reelgate_shared::ids::Tier;
 use reelgate_shared::store::{Snapshot, SnapshotKeys};
 use reelgate_shared::test_support;
 use reelgate_shared::{EpochSeconds, KeyPairId, VideoId};
@@ -250,6 +251,7 @@ fn store_grant(source: GrantSource) -> Fetched {
                 purchase_id: None,
                 revoked_at: None,
             }),
+            title: None,
         })),
         jwks: None,
         ..Default::default()
@@ -587,9 +589,183 @@ async fn the_driver_fails_closed_when_the_core_keeps_asking() {
 async fn the_driver_performs_the_store_read_and_answers_with_the_core_decision() {
     let edge = std::sync::Mutex::new(edge());
     let grant = store_grant(GrantSource::Purchase).entitlement.unwrap();
-    let store = Always(FetchResult::Entitlement(grant));
+    let store = Always(FetchResult::Entitlement(grant.map(Box::new)));
     let request = request("/session/videos/demo", &token(json!({}), "k1"));
     let answer = drive(&edge, &store, request, || at(NOW)).await;
     assert_eq!(answer.response.status, "200");
     assert_eq!(answer.decision.reason, "purchase");
+}
+
+/// A catalogue title `id`: paid, in the premium tier, or as `edit` says.
+fn listed(id: &str, edit: impl FnOnce(&mut Title)) -> Title {
+    let mut title = Title {
+        id: VideoId::parse(id).unwrap(),
+        name: "A title".into(),
+        free: false,
+        tiers: vec![Tier::parse("premium").unwrap()],
+        price: Some(499),
+        rental_price: None,
+        currency: Some("usd".into()),
+        available_from: None,
+        available_until: None,
+    };
+    edit(&mut title);
+    title.check().unwrap()
+}
+
+fn with_title(title: Option<Title>) -> Fetched {
+    Fetched {
+        entitlement: Some(Ok(Snapshot {
+            title,
+            ..Snapshot::default()
+        })),
+        ..Default::default()
+    }
+}
+
+/// The status and body of the edge's answer to `token` for `video`, given
+/// the store holds `title` (and nothing else for the viewer); for a 200,
+/// the body gains the decision's `basis` (the log line's field).
+fn catalogue_answer(
+    edge: &mut Edge<NativeCrypto>,
+    token: &str,
+    video: &str,
+    title: Option<Title>,
+    now: u64,
+) -> (String, serde_json::Value) {
+    let request = request(&format!("/session/videos/{video}"), token);
+    let answer = match edge.handle(&request, at(now), &Fetched::default()) {
+        Step::Ready(answer) => answer,
+        Step::Fetch(Fetch::Entitlement { keys, .. }) => {
+            let keys = serde_json::to_value(&keys).unwrap();
+            assert_eq!(
+                keys[2],
+                json!({"PK": {"S": "CATALOGUE"}, "SK": {"S": format!("TITLE#{video}")}}),
+                "the title is read with the snapshot"
+            );
+            match edge.handle(&request, at(now), &with_title(title)) {
+                Step::Ready(answer) => answer,
+                Step::Fetch(fetch) => panic!("a second fetch {fetch:?}"),
+            }
+        }
+        Step::Fetch(other) => panic!("{other:?}"),
+    };
+    let response = answer.response;
+    let mut body: serde_json::Value =
+        serde_json::from_str(response.body.as_deref().unwrap_or("null")).unwrap();
+    if let Some(basis) = answer.decision.basis {
+        body["basis"] = json!(basis.as_str());
+    }
+    (response.status, body)
+}
+
+#[test]
+fn with_a_catalogue_a_free_title_is_open_to_any_signed_in_viewer_and_cached() {
+    let mut edge = edge_with(json!({"catalogue": true}));
+    let nobody = token(json!({"reelgate:ent": "v=1;g=;c=1"}), "k1");
+    let free = listed("trailer", |t| {
+        t.free = true;
+        t.tiers.clear();
+        t.price = None;
+        t.currency = None;
+    });
+    let (status, body) = catalogue_answer(&mut edge, &nobody, "trailer", Some(free), NOW);
+    assert_eq!((status.as_str(), &body["basis"]), ("200", &json!("free")));
+    // The title is cached: the next request reads nothing.
+    let again = edge.handle(
+        &request("/session/videos/trailer", &nobody),
+        at(NOW + 1),
+        &Fetched::default(),
+    );
+    assert_eq!(respond(again).status, "200");
+    // Without a token there are no cookies, free or not.
+    let mut anonymous = request("/session/videos/trailer", "x");
+    anonymous.headers.remove("authorization");
+    assert_eq!(
+        respond(edge.handle(&anonymous, at(NOW + 1), &Fetched::default())).status,
+        "401"
+    );
+}
+
+#[test]
+fn with_a_catalogue_an_unlisted_title_is_not_found_and_a_closed_window_refuses_owners() {
+    let mut edge = edge_with(json!({"catalogue": true}));
+    let owner = token(json!({"reelgate:ent": "v=1;g=demo,gone;c=1"}), "k1");
+    let (status, body) = catalogue_answer(&mut edge, &owner, "gone", None, NOW);
+    assert_eq!(
+        (status.as_str(), body),
+        ("404", json!({"error": "title_not_found"}))
+    );
+    let closed = listed("demo", |t| t.available_until = Some(at(NOW)));
+    let (status, body) = catalogue_answer(&mut edge, &owner, "demo", Some(closed), NOW);
+    assert_eq!(
+        (status.as_str(), body),
+        ("403", json!({"error": "not_available"}))
+    );
+    let soon = listed("demo", |t| t.available_until = Some(at(NOW + 120)));
+    let mut edge = edge_with(json!({"catalogue": true}));
+    let (status, body) = catalogue_answer(&mut edge, &owner, "demo", Some(soon), NOW);
+    assert_eq!(status, "200");
+    assert!(
+        body["expires_at"].as_u64().unwrap() <= NOW + 120,
+        "no cookie outlives the licence: {body}"
+    );
+}
+
+#[test]
+fn with_a_catalogue_a_plan_watches_only_its_tier_s_titles() {
+    let mut edge = edge_with(json!({"catalogue": true}));
+    let basic = token(
+        json!({"reelgate:ent": format!("v=1;p={};t=basic;g=;c=1", NOW + 3600)}),
+        "k1",
+    );
+    let (status, body) = catalogue_answer(
+        &mut edge,
+        &basic,
+        "members",
+        Some(listed("members", |_| {})),
+        NOW,
+    );
+    assert_eq!(
+        (status.as_str(), body),
+        ("403", json!({"error": "not_in_tier"}))
+    );
+    let premium = token(
+        json!({"reelgate:ent": format!("v=1;p={};t=premium;g=;c=1", NOW + 3600)}),
+        "k1",
+    );
+    let (status, body) = catalogue_answer(&mut edge, &premium, "members", None, NOW);
+    assert_eq!(
+        (status.as_str(), &body["basis"]),
+        ("200", &json!("premium_plan")),
+        "the title was cached by the first request"
+    );
+}
+
+#[test]
+fn with_a_catalogue_a_failed_title_read_fails_closed_even_for_owners() {
+    let mut edge = edge_with(json!({"catalogue": true}));
+    let owner = token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1");
+    let fetched = Fetched {
+        entitlement: Some(Err("ProvisionedThroughputExceededException".into())),
+        ..Default::default()
+    };
+    let response =
+        respond(edge.handle(&request("/session/videos/demo", &owner), at(NOW), &fetched));
+    assert_eq!(
+        (response.status.as_str(), response.body.as_deref()),
+        ("503", Some(r#"{"error":"entitlement_unavailable"}"#))
+    );
+}
+
+#[test]
+fn without_a_catalogue_no_title_is_read_and_claims_decide_alone() {
+    let mut edge = edge();
+    let owner = token(json!({"reelgate:ent": "v=1;g=anything;c=1"}), "k1");
+    let response = respond(edge.handle(
+        &request("/session/videos/anything", &owner),
+        at(NOW),
+        &Fetched::default(),
+    ));
+    assert_eq!(response.status, "200");
 }

@@ -15,13 +15,17 @@ const PROTOCOL: &str = include_str!("../../docs/protocol.md");
 const EDGE_ERRORS: &str = include_str!("../src/error.rs");
 const TOKEN_ERRORS: &str = include_str!("../../shared/src/jwt/error.rs");
 const RESPONSES: &str = include_str!("../src/response.rs");
+/// The edge's `not_entitled` refusal answers the shared decision's reason.
+const DENIALS: &str = include_str!("../../shared/src/entitlement/decision.rs");
 
 /// The string literals returned by `pub fn reason` in `source`.
 fn reasons(source: &str) -> BTreeSet<String> {
-    let body = source
-        .split("pub fn reason(&self) -> &'static str {")
-        .nth(1)
-        .expect("a reason() function");
+    reasons_of(source, "pub fn reason(&self) -> &'static str {")
+}
+
+/// The string literals returned by the function that starts `signature`.
+fn reasons_of(source: &str, signature: &str) -> BTreeSet<String> {
+    let body = source.split(signature).nth(1).expect("a reason() function");
     let body = &body[..body.find("\n    }\n").expect("the end of reason()")];
     body.split("=> \"")
         .skip(1)
@@ -48,7 +52,15 @@ fn the_document_lists_exactly_the_reasons_the_edge_answers_with() {
     let mut code = reasons(EDGE_ERRORS);
     code.extend(reasons(TOKEN_ERRORS));
     assert!(
-        code.contains("not_entitled") && code.contains("token_expired"),
+        EDGE_ERRORS.contains("Self::NotEntitled(denial) => denial.reason()"),
+        "the edge answers the decision's own reason"
+    );
+    code.extend(reasons_of(DENIALS, "pub fn reason(self) -> &'static str {"));
+    assert!(
+        code.contains("not_entitled")
+            && code.contains("title_not_found")
+            && code.contains("not_available")
+            && code.contains("token_expired"),
         "{code:?}"
     );
     assert_eq!(documented(), code);

@@ -78,7 +78,9 @@ fuzz_target!(|data: &[u8]| {
                         })
                     });
                     exchange.record(FetchResult::Entitlement(
-                        snapshot_from_items(found).map_err(|e| e.to_string()),
+                        snapshot_from_items(found)
+                            .map(Box::new)
+                            .map_err(|e| e.to_string()),
                     ));
                 }
                 Err(_) => exchange.fail("ProvisionedThroughputExceededException".to_owned()),
@@ -87,6 +89,13 @@ fuzz_target!(|data: &[u8]| {
                 Some(body) => exchange.record(FetchResult::Jwks(Ok(body.to_owned()))),
                 None => exchange.fail("jwks_http_503".to_owned()),
             },
+            // The fixture's plans set no device limit (none in `table` is
+            // trusted to), so a lease fetch is only reached by a plan item
+            // with `max_devices`: the lease store fails, and the core must
+            // refuse (`devices_unavailable`), never grant.
+            Step::Fetch(Fetch::Leases { .. } | Fetch::Lease { .. }) => {
+                exchange.fail("fuzz_no_lease_store".to_owned())
+            }
         }
     };
 

@@ -11,6 +11,7 @@
 
 #[cfg(test)]
 mod bundle_server_tests;
+mod catalogue;
 mod cloudfront;
 mod edge_host;
 mod error;

@@ -16,6 +16,7 @@ use reelgate_edge::native::NativeHost;
 use reelgate_shared::config::{ApiConfig, EdgeConfig, KeySource};
 use reelgate_shared::crypto::PolicyHash;
 use reelgate_shared::crypto::native::{NativeCrypto, PublicKey, PublicKeySet, SigningKey};
+use reelgate_shared::entitlement::Title;
 use reelgate_shared::store::MemoryStore;
 use reelgate_shared::{EpochSeconds, VideoId};
 use serde_json::{Value, json};
@@ -25,7 +26,7 @@ use crate::error::StackError;
 use crate::hosted_ui::HostedUi;
 use crate::idp::DevIdp;
 use crate::store::DevStore;
-use crate::{cloudfront, host_check, hosted_ui, idp, payments, stripe, users, web};
+use crate::{catalogue, cloudfront, host_check, hosted_ui, idp, payments, stripe, users, web};
 
 /// The dev stack's keys are public (they are in the repository), and every
 /// production configuration refuses them.
@@ -119,12 +120,14 @@ fn media_dir(args: &DevArgs) -> PathBuf {
     })
 }
 
-fn titles(media: &Path) -> Result<Vec<Value>, StackError> {
+/// The media folders as catalogue titles (`crate::catalogue`), and as the
+/// demo page lists them: the title's catalogue fields and its playlist.
+fn titles(media: &Path) -> Result<(Vec<Title>, Vec<Value>), StackError> {
     let entries = std::fs::read_dir(media).map_err(|source| StackError::Read {
         path: media.to_owned(),
         source,
     })?;
-    let mut titles: Vec<Value> = entries
+    let mut titles: Vec<Title> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().join("master.m3u8").exists())
         .filter_map(|e| {
@@ -132,17 +135,25 @@ fn titles(media: &Path) -> Result<Vec<Value>, StackError> {
             let name = std::fs::read_to_string(e.path().join("title.txt"))
                 .map(|t| t.trim().to_owned())
                 .unwrap_or_else(|_| id.to_string());
-            Some(json!({"id": id, "name": name, "playlist": format!("/videos/{id}/master.m3u8")}))
+            Some(catalogue::demo_title(&id, &name))
         })
         .collect();
-    titles.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    titles.sort_by(|a, b| a.id.cmp(&b.id));
     if titles.is_empty() {
         return Err(StackError::Other(format!(
             "{} holds no titles (folders with master.m3u8)",
             media.display()
         )));
     }
-    Ok(titles)
+    let listed = titles
+        .iter()
+        .map(|title| {
+            let mut listed = json!(title);
+            listed["playlist"] = json!(format!("/videos/{}/master.m3u8", title.id));
+            listed
+        })
+        .collect();
+    Ok((titles, listed))
 }
 
 /// The embedded dev edge config with the stack's flags applied (its table,
@@ -154,6 +165,11 @@ fn edge_config_json(args: &DevArgs) -> Result<String, StackError> {
     let mut config: Value = serde_json::from_str(EDGE_CONFIG)
         .map_err(|e| StackError::Other(format!("dev edge config: {e}")))?;
     config["table"]["name"] = Value::String(args.table.clone());
+    // The demo keeps a catalogue: free, tier-only and paid titles. The
+    // bundle reads titles from DynamoDB only, so a bundle beside the
+    // in-memory store (which it cannot see) decides without one.
+    let store_visible = args.edge_bundle.is_none() || args.dynamodb_endpoint.is_some() || args.aws;
+    config["catalogue"] = json!(store_visible);
     config["cookie"]["ttl_seconds"] = json!(args.cookie_ttl.max(30));
     if !args.cors_origins.is_empty() {
         config["cors_origins"] = json!(args.cors_origins);
@@ -215,12 +231,12 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
     let cloudfront_key =
         PublicKey::from_pem(CLOUDFRONT_PUBLIC_KEY).map_err(|e| StackError::Other(e.to_string()))?;
     let media = media_dir(&args);
-    let titles = titles(&media)?;
+    let (catalogue, titles) = titles(&media)?;
     let users = users::demo_users();
 
     let store = Arc::new(build_store(&args).await?);
     store
-        .seed(&users, now())
+        .seed(&users, &catalogue, now())
         .await
         .map_err(|e| StackError::Other(format!("seeding the store: {e}")))?;
 
@@ -263,6 +279,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
             "REELGATE_STRIPE_WEBHOOK_SECRET" => args.stripe_webhook_secret.clone(),
             "REELGATE_SIGNING_KEY_PEM" => signing_pem.clone(),
             "REELGATE_ALLOW_PUBLIC_TEST_KEYS" => "true".into(),
+            "REELGATE_CATALOGUE" => "true".into(),
             _ => return None,
         })
     };

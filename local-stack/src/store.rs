@@ -3,11 +3,13 @@
 //! store type either way.
 
 use reelgate_api::dynamo::DynamoStore;
-use reelgate_shared::entitlement::{Grant, GrantSource, PaymentEvent, Plan, UserEntitlements};
+use reelgate_shared::entitlement::{
+    Grant, GrantSource, PaymentEvent, Plan, Title, UserEntitlements,
+};
 use reelgate_shared::ids::PaymentIntentId;
 use reelgate_shared::store::{
-    ApplyOutcome, Consistency, EntitlementStore, Item, LeaseQuery, LeaseStore, LeaseWrite,
-    MemoryStore, PaymentRecord, Snapshot, StoreError,
+    ApplyOutcome, CatalogueStore, Consistency, EntitlementStore, Item, LeaseQuery, LeaseStore,
+    LeaseWrite, MemoryStore, PaymentRecord, Snapshot, StoreError, TitleWrite,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
 
@@ -22,8 +24,13 @@ impl DevStore {
     pub async fn seed(
         &self,
         users: &[crate::users::DemoUser],
+        titles: &[Title],
         now: EpochSeconds,
     ) -> Result<(), StoreError> {
+        // Created only where absent: an operator's edit in a kept table stays.
+        for title in titles {
+            self.put_title(title, TitleWrite::Create).await?;
+        }
         for user in users {
             let existing = self.entitlements(&user.sub).await?;
             if existing.plan.is_some() || !existing.grants.is_empty() {
@@ -111,6 +118,29 @@ impl EntitlementStore for DevStore {
         match self {
             Self::Memory(s) => s.delete_grant(user, video).await,
             Self::Dynamo(s) => s.delete_grant(user, video).await,
+        }
+    }
+}
+
+impl CatalogueStore for DevStore {
+    async fn titles(&self) -> Result<Vec<Title>, StoreError> {
+        match self {
+            Self::Memory(s) => s.titles().await,
+            Self::Dynamo(s) => s.titles().await,
+        }
+    }
+
+    async fn put_title(&self, title: &Title, write: TitleWrite) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(s) => s.put_title(title, write).await,
+            Self::Dynamo(s) => s.put_title(title, write).await,
+        }
+    }
+
+    async fn delete_title(&self, video: &VideoId) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(s) => s.delete_title(video).await,
+            Self::Dynamo(s) => s.delete_title(video).await,
         }
     }
 }

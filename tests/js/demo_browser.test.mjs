@@ -1,6 +1,8 @@
 // The demo page in real headless Chromium (Debian's package, driven by
 // playwright-core): bob signs in and plays `demo` through CloudFront-style
-// signed cookies; carol is refused with a visible message, buys, and plays.
+// signed cookies; carol is refused with a visible message, buys, and plays;
+// the catalogue shows free, plan-tier and paid titles, and carol plays the
+// free one at once.
 // A screenshot of the page playing is saved to dist/test-artifacts/.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -100,3 +102,31 @@ test("carol is refused with a visible message, buys, then plays", async () => {
   await assertPlays(page);
   await page.close();
 });
+
+test("the catalogue shows free, plan-tier and paid titles, and carol plays the free one", async () => {
+  const page = await browser.newPage();
+  await signIn(page, "carol");
+  const row = (video) => page.locator(`#titles li[data-video="${video}"]`);
+  assert.equal(await row("intro").getAttribute("data-offer"), "free");
+  assert.equal(await row("intro").locator(".access").textContent(), "Free");
+  assert.equal(await row("members").getAttribute("data-offer"), "tier");
+  assert.equal(await row("members").locator(".offer").textContent(), "premium plan only");
+  assert.equal(await row("members").locator(".access").textContent(), "Not in your plan");
+  assert.equal(await titleButton(page, "members", "buy").count(), 0, "a plan-only title has no Buy");
+  // (carol bought demo above; trailer she does not hold)
+  assert.equal(await row("trailer").getAttribute("data-offer"), "paid");
+  assert.match(await row("trailer").locator(".offer").textContent(), /Buy 4\.99 USD · Rent 1\.99 USD/);
+  assert.equal(await titleButton(page, "trailer", "buy").count(), 1);
+  // The plan-only title is refused with its own message; the free one plays.
+  await titleButton(page, "members", "play").click();
+  await page.waitForFunction(() => document.getElementById("message").textContent.includes("don't have access"));
+  await titleButton(page, "intro", "play").click();
+  await assertPlays(page);
+  await page.close();
+
+  const alice = await browser.newPage();
+  await signIn(alice, "alice");
+  assert.equal(await alice.locator('#titles li[data-video="members"] .access').textContent(), "Included with your premium plan");
+  await alice.close();
+});
+

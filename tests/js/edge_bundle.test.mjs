@@ -415,6 +415,13 @@ describe("the store fallback against DynamoDB Local", () => {
     await put({ PK: { S: "USER#renter" }, SK: { S: "VIDEO#demo" }, source: { S: "rental" }, granted_at: { N: String(now - 60) }, expires_at: { N: String(now + 90) } });
     await put({ PK: { S: "USER#refunded" }, SK: { S: "VIDEO#demo" }, source: { S: "purchase" }, granted_at: { N: String(now - 60) }, revoked_at: { N: String(now - 1) } });
     await put({ PK: { S: "USER#subscriber" }, SK: { S: "PLAN" }, tier: { S: "premium" }, premium_until: { N: String(now + 3600) } });
+    // The catalogue, as an operator (or `POST /api/admin/titles`) writes it.
+    await put({ PK: { S: "CATALOGUE" }, SK: { S: "TITLE#trailer" }, name: { S: "Trailer" }, free: { BOOL: true } });
+    await put({ PK: { S: "CATALOGUE" }, SK: { S: "TITLE#demo" }, name: { S: "Demo" }, free: { BOOL: false }, tiers: { SS: ["premium"] }, price: { N: "499" }, currency: { S: "usd" } });
+    await put({ PK: { S: "CATALOGUE" }, SK: { S: "TITLE#basic-only" }, name: { S: "Basic" }, tiers: { SS: ["basic"] } });
+    await put({ PK: { S: "CATALOGUE" }, SK: { S: "TITLE#closed" }, name: { S: "Closed" }, tiers: { SS: ["premium"] }, available_until: { N: String(now - 1) } });
+    await put({ PK: { S: "USER#buyer" }, SK: { S: "VIDEO#closed" }, source: { S: "purchase" }, granted_at: { N: String(now - 60) } });
+    await put({ PK: { S: "CATALOGUE" }, SK: { S: "TITLE#broken" }, name: { S: "Broken" }, free: { S: "yes" } });
   });
   after(async () => {
     delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
@@ -440,6 +447,44 @@ describe("the store fallback against DynamoDB Local", () => {
     assert.equal((await ask(handler, "refunded")).status, "403");
     const { lines } = await captureLogs(() => ask(handler, "nobody"));
     assert.equal(JSON.parse(lines[0]).entitlement_source, "cache");
+  });
+
+  test("with a catalogue: free titles for any viewer, plans by tier, windows and unlisted titles refused", async () => {
+    const handler = await bundle(config({ catalogue: true }));
+    const answer = async (sub, video, claim) => {
+      const claims = claim === undefined ? { sub } : { sub, "reelgate:ent": claim };
+      const { result, lines } = await captureLogs(() => handler(event({ uri: `/session/videos/${video}`, headers: bearer(token(claims)) })));
+      const line = JSON.parse(lines[0]);
+      return { status: result.status, reason: result.status === "200" ? line.basis : json(result).error, cookies: cookiesOf(result).length };
+    };
+    const until = Math.floor(Date.now() / 1000) + 3600;
+    assert.deepEqual(await answer("nobody", "trailer"), { status: "200", reason: "free", cookies: 3 });
+    assert.deepEqual(await answer("nobody", "trailer", "v=1;g=;c=1"), { status: "200", reason: "free", cookies: 3 });
+    assert.deepEqual(await answer("nobody", "demo", "v=1;g=;c=1"), { status: "403", reason: "not_entitled", cookies: 0 });
+    assert.deepEqual(await answer("buyer", "demo"), { status: "200", reason: "purchase", cookies: 3 });
+    assert.deepEqual(await answer("subscriber", "demo"), { status: "200", reason: "premium_plan", cookies: 3 });
+    assert.deepEqual(await answer("subscriber", "basic-only"), { status: "403", reason: "not_in_tier", cookies: 0 });
+    assert.deepEqual(await answer("claimed", "basic-only", `v=1;p=${until};t=premium;g=;c=1`), { status: "403", reason: "not_in_tier", cookies: 0 });
+    assert.deepEqual(await answer("buyer", "closed"), { status: "403", reason: "not_available", cookies: 0 });
+    assert.deepEqual(await answer("claimed", "closed", "v=1;g=closed;c=1"), { status: "403", reason: "not_available", cookies: 0 });
+    assert.deepEqual(await answer("buyer", "unlisted", "v=1;g=unlisted;c=1"), { status: "404", reason: "title_not_found", cookies: 0 });
+    // A hand-edited item that breaks a rule is never read as a title: fail closed.
+    assert.deepEqual(await answer("nobody", "broken"), { status: "503", reason: "entitlement_unavailable", cookies: 0 });
+    // Titles are cached like entitlements: a known title needs no store read.
+    const { lines } = await captureLogs(() => handler(event({ uri: "/session/videos/trailer", headers: bearer(token({ sub: "other" })) })));
+    assert.equal(JSON.parse(lines[0]).entitlement_source, "claims");
+  });
+
+  test("with a catalogue, a store that cannot be reached is 503 even for an owner's claim", async () => {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = "http://127.0.0.1:9";
+    try {
+      const handler = await bundle(config({ catalogue: true }));
+      const response = await handler(event({ headers: bearer(token(owns("demo"))) }));
+      assert.equal(response.status, "503");
+      assert.deepEqual(json(response), { error: "entitlement_unavailable" });
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = ddb.endpoint;
+    }
   });
 
   test("a store that cannot be reached is 503 entitlement_unavailable, never 200", async () => {

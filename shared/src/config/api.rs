@@ -62,6 +62,10 @@ pub struct ApiConfig {
     pub premium_groups: Vec<String>,
     /// `REELGATE_ADMIN_GROUP` (admin).
     pub admin_group: String,
+    /// `REELGATE_CATALOGUE` (false): whether titles must be listed in the
+    /// catalogue (`shared::entitlement::Rules::catalogue`); set it with the
+    /// edge config's `catalogue` once the title items are written.
+    pub catalogue: bool,
 }
 
 /// The pre-token-generation trigger's own variables (it needs no issuer or
@@ -135,6 +139,15 @@ impl Env<'_> {
         self.secret(inline, arn, false).map(Some)
     }
 
+    /// `true` or `false`; unset is false.
+    fn flag(&self, name: &str) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(err(name, "must be true or false")),
+        }
+    }
+
     fn table(&self) -> Result<TableName, ConfigError> {
         TableName::parse("REELGATE_TABLE", &self.required("REELGATE_TABLE")?)
     }
@@ -154,17 +167,7 @@ impl ApiConfig {
             "REELGATE_LEEWAY_SECONDS",
             env.whole("REELGATE_LEEWAY_SECONDS")?,
         )?;
-        verifier.allow_public_test_keys =
-            match env.get("REELGATE_ALLOW_PUBLIC_TEST_KEYS").as_deref() {
-                None | Some("false") => false,
-                Some("true") => true,
-                Some(_) => {
-                    return Err(err(
-                        "REELGATE_ALLOW_PUBLIC_TEST_KEYS",
-                        "must be true or false",
-                    ));
-                }
-            };
+        verifier.allow_public_test_keys = env.flag("REELGATE_ALLOW_PUBLIC_TEST_KEYS")?;
         let jwks_url = match env.get("REELGATE_JWKS_URL") {
             None => issuer.jwks_url(),
             Some(url) => HttpsUrl::parse("REELGATE_JWKS_URL", &url)?,
@@ -231,6 +234,7 @@ impl ApiConfig {
             video_path_prefix,
             premium_groups,
             admin_group,
+            catalogue: env.flag("REELGATE_CATALOGUE")?,
         })
     }
 }
@@ -285,6 +289,9 @@ mod tests {
         let config = ApiConfig::from_env(&env(BASE)).unwrap();
         assert_eq!(config.verifier.client_ids, ["a", "b"]);
         assert_eq!(config.signed_url_ttl_seconds, 300);
+        assert!(!config.catalogue);
+        assert!(with("REELGATE_CATALOGUE", "true").unwrap().catalogue);
+        assert!(with("REELGATE_CATALOGUE", "yes").is_err());
         assert_eq!(
             &*config.jwks_url,
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X/.well-known/jwks.json"

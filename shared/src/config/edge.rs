@@ -100,6 +100,13 @@ pub struct EdgeConfig {
     /// (`shared::network_hint`). `None`: lines carry no hint, and
     /// `reelgate logs sharing` has nothing to count.
     pub network_hint: Option<NetworkHintKey>,
+    /// Whether titles must be listed in the catalogue (`CATALOGUE` /
+    /// `TITLE#<id>` items, read with each decision's snapshot and cached):
+    /// free titles, plan tiers and licensing windows apply, and an unlisted
+    /// title is `404 title_not_found`. `false` (the default, for
+    /// deployments from before the catalogue): no title is read, and every
+    /// title is a paid title every plan covers.
+    pub catalogue: bool,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +195,8 @@ struct Raw {
     cache: RawCache,
     #[serde(default)]
     network_hint: Option<RawNetworkHint>,
+    #[serde(default)]
+    catalogue: bool,
     #[serde(default)]
     allow_public_test_keys: bool,
 }
@@ -373,6 +382,7 @@ impl EdgeConfig {
             cors_origins,
             cache,
             network_hint,
+            catalogue: raw.catalogue,
         })
     }
 

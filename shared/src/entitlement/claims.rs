@@ -2,14 +2,16 @@
 //!
 //! One string claim, because Cognito's V2 trigger accepts strings everywhere
 //! and a compact text keeps tokens small:
-//! `v=1;p=<premium_until>[;d=<max_devices>];g=<id>[@<expires_at>],…;c=<1|0>`
-//! where `p` is optional, `d` is the active plan's concurrent-device limit
-//! (only with `p`; `crate::devices`), `g` may be empty, and `c=1` says the
+//! `v=1;p=<premium_until>[;t=<tier>][;d=<max_devices>];g=<id>[@<expires_at>],…;c=<1|0>`
+//! where `p` is optional, `t` is the active plan's tier (which decides the
+//! catalogue titles the plan covers; only with `p`), `d` is the active
+//! plan's concurrent-device limit (only with `p`; `crate::devices`), `g`
+//! may be empty, and `c=1` says the
 //! grant list is complete (the trigger stops at a configured number of grants).
 
 use super::grant::{Grant, UserEntitlements};
 use crate::devices::DeviceLimit;
-use crate::ids::VideoId;
+use crate::ids::{Tier, VideoId};
 use crate::time::EpochSeconds;
 
 pub const CLAIM: &str = "reelgate:ent";
@@ -23,6 +25,9 @@ pub const DEFAULT_MAX_GRANTS: usize = 50;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenEntitlements {
     pub premium_until: Option<EpochSeconds>,
+    /// The active plan's tier. A token without it (issued before tiers)
+    /// cannot say which catalogue titles its plan covers.
+    pub tier: Option<Tier>,
     /// The active plan's `max_devices`: the edge holds its viewers to it
     /// without reading the plan item.
     pub max_devices: Option<DeviceLimit>,
@@ -51,6 +56,9 @@ impl TokenEntitlements {
         let plan = all.plan.as_ref().filter(|p| p.is_active(now));
         Self {
             premium_until: plan.map(|p| p.premium_until),
+            // A tier outside the id alphabet (hand-edited) is left out: the
+            // edge then asks the store, which compares it as written.
+            tier: plan.and_then(|p| Tier::parse(&p.tier).ok()),
             max_devices: plan.and_then(|p| p.max_devices),
             grants: active
                 .iter()
@@ -65,6 +73,9 @@ impl TokenEntitlements {
         let mut out = String::from("v=1");
         if let Some(until) = self.premium_until {
             out.push_str(&format!(";p={until}"));
+        }
+        if let Some(tier) = &self.tier {
+            out.push_str(&format!(";t={tier}"));
         }
         if let Some(limit) = self.max_devices {
             out.push_str(&format!(";d={limit}"));
@@ -96,6 +107,9 @@ impl TokenEntitlements {
             match field.split_once('=') {
                 Some(("p", value)) if claims.premium_until.is_none() => {
                     claims.premium_until = Some(epoch(value).ok_or(ClaimsError::BadField("p"))?);
+                }
+                Some(("t", value)) if claims.tier.is_none() => {
+                    claims.tier = Some(Tier::parse(value).map_err(|_| ClaimsError::BadField("t"))?);
                 }
                 Some(("d", value)) if claims.max_devices.is_none() => {
                     claims.max_devices = Some(
@@ -154,6 +168,7 @@ mod tests {
     fn the_wire_form_is_compact_and_stable() {
         let claims = TokenEntitlements {
             premium_until: Some(EpochSeconds::new(1767290400)),
+            tier: Some(Tier::parse("premium").unwrap()),
             max_devices: None,
             grants: vec![
                 (VideoId::parse("demo").unwrap(), None),
@@ -164,13 +179,19 @@ mod tests {
             ],
             complete: true,
         };
-        assert_eq!(claims.encode(), "v=1;p=1767290400;g=demo,intro@99;c=1");
+        assert_eq!(
+            claims.encode(),
+            "v=1;p=1767290400;t=premium;g=demo,intro@99;c=1"
+        );
         assert_eq!(TokenEntitlements::decode(&claims.encode()).unwrap(), claims);
         let limited = TokenEntitlements {
             max_devices: Some(DeviceLimit::new(2).unwrap()),
             ..claims
         };
-        assert_eq!(limited.encode(), "v=1;p=1767290400;d=2;g=demo,intro@99;c=1");
+        assert_eq!(
+            limited.encode(),
+            "v=1;p=1767290400;t=premium;d=2;g=demo,intro@99;c=1"
+        );
         assert_eq!(
             TokenEntitlements::decode(&limited.encode()).unwrap(),
             limited
@@ -184,6 +205,8 @@ mod tests {
             "v=1;g=*;c=1",
             "v=1;g=a/b;c=1",
             "v=1;g=a;c=yes",
+            "v=1;t=a#b;g=;c=1",
+            "v=1;t=a;t=b;g=;c=1",
             "v=1;g=a",
             "v=1;g=;g=x;c=1",
             "v=1;d=0;g=;c=1",
@@ -269,7 +292,7 @@ mod tests {
             grants: vec![],
         };
         let claims = TokenEntitlements::select(&all, 10, EpochSeconds::new(1000));
-        assert_eq!(claims.encode(), "v=1;p=5000;d=2;g=;c=1");
+        assert_eq!(claims.encode(), "v=1;p=5000;t=premium;d=2;g=;c=1");
     }
 
     proptest! {
@@ -277,9 +300,11 @@ mod tests {
         fn any_claims_round_trip(premium in prop::option::of(any::<u64>()),
                                  grants in prop::collection::vec(("[A-Za-z0-9][A-Za-z0-9_-]{0,20}", prop::option::of(any::<u64>())), 0..8),
                                  devices in prop::option::of(1u16..=20),
+                                 tier in prop::option::of("[A-Za-z0-9][A-Za-z0-9_-]{0,20}"),
                                  complete: bool) {
             let claims = TokenEntitlements {
                 premium_until: premium.map(EpochSeconds::new),
+                tier: tier.map(|t| Tier::parse(&t).unwrap()),
                 max_devices: devices.and_then(|n| DeviceLimit::new(n).ok()),
                 grants: grants.iter().map(|(v, u)| (VideoId::parse(v).unwrap(), u.map(EpochSeconds::new))).collect(),
                 complete,

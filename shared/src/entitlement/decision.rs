@@ -1,8 +1,11 @@
 //! The one entitlement decision, shared by the edge, the API and the local
 //! stack: may this verified token watch this title now, and why.
 //!
-//! Order: the premium groups, then the token's `reelgate:ent` claim (no
-//! I/O), then the store. Claims are a snapshot taken when the token was
+//! Order: the catalogue (when the deployment keeps one: a title it does not
+//! list, or one outside its licensing window, is refused to everyone; a
+//! free one is open to every signed-in viewer), then the premium groups,
+//! then the token's `reelgate:ent` claim (no I/O), then the store. A plan
+//! watches only the titles whose tiers include the plan's tier. Claims are a snapshot taken when the token was
 //! issued, so they are trusted to say "yes" until the grant's own end, but
 //! a "no" is final only while the token is young (`claims_may_deny_for`
 //! seconds after `iat`) and its list was complete; otherwise the store is
@@ -14,6 +17,7 @@
 
 use super::claims::{ClaimsError, TokenEntitlements};
 use super::grant::{GrantSource, Plan, Snapshot};
+use super::title::Title;
 use crate::ids::VideoId;
 use crate::jwt::Claims;
 use crate::time::EpochSeconds;
@@ -23,6 +27,8 @@ use crate::time::EpochSeconds;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
+    /// A free title: any signed-in viewer.
+    Free,
     PremiumGroup,
     PremiumPlan,
     Purchase,
@@ -33,6 +39,7 @@ pub enum Basis {
 impl Basis {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Free => "free",
             Self::PremiumGroup => "premium_group",
             Self::PremiumPlan => "premium_plan",
             Self::Purchase => "purchase",
@@ -51,10 +58,21 @@ pub struct Entitled {
     pub until: Option<EpochSeconds>,
 }
 
-/// Why a viewer may not watch a title. Every denial answers `403
-/// not_entitled`; the reason is for logs and the API's problem detail.
+/// Why a viewer may not watch a title. [`Denial::as_str`] is the detailed
+/// reason for logs; [`Denial::status`] and [`Denial::reason`] are what the
+/// edge and the API answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
+    /// The catalogue does not list the title.
+    #[error("no such title")]
+    UnknownTitle,
+    /// Outside the title's licensing window: refused even to owners.
+    #[error("this title is not available now")]
+    NotAvailable,
+    /// The viewer's plan is active, but the title is not in its tier, and
+    /// no grant covers it.
+    #[error("this title is not in your plan's tier")]
+    NotInTier,
     /// A young, complete claim list does not hold the title.
     #[error("the token's entitlements do not include this title")]
     NotInClaims,
@@ -70,10 +88,33 @@ pub enum Denial {
 impl Denial {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::UnknownTitle => "unknown_title",
+            Self::NotAvailable => "not_available",
+            Self::NotInTier => "not_in_tier",
             Self::NotInClaims => "not_in_claims",
             Self::NotHeld => "not_held",
             Self::RentalEnded => "rental_ended",
             Self::Revoked => "revoked",
+        }
+    }
+
+    /// The HTTP status of the refusal, the same at the edge and the API.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::UnknownTitle => 404,
+            _ => 403,
+        }
+    }
+
+    /// The stable reason the edge (`{"error": …}`) and the API (problem
+    /// `reason`) answer: `title_not_found`, `not_available`, `not_in_tier`
+    /// (a plan of another tier: upgrade or buy), else `not_entitled`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::UnknownTitle => "title_not_found",
+            Self::NotAvailable => "not_available",
+            Self::NotInTier => "not_in_tier",
+            Self::NotInClaims | Self::NotHeld | Self::RentalEnded | Self::Revoked => "not_entitled",
         }
     }
 }
@@ -90,6 +131,9 @@ pub enum StoreReason {
     /// The token is older than `claims_may_deny_for`: a purchase since may
     /// be missing from it.
     StaleClaim,
+    /// The claim holds an active plan without its tier (a token from the
+    /// trigger before tiers): it cannot say which titles the plan covers.
+    UntieredPlan,
 }
 
 impl StoreReason {
@@ -99,6 +143,7 @@ impl StoreReason {
             Self::MalformedClaim(_) => "malformed_claim",
             Self::IncompleteClaim => "incomplete_claim",
             Self::StaleClaim => "stale_claim",
+            Self::UntieredPlan => "untiered_plan",
         }
     }
 }
@@ -110,6 +155,8 @@ impl StoreReason {
 pub struct NeedsStore {
     reason: StoreReason,
     video: VideoId,
+    /// The catalogue's title (`None`: the deployment keeps no catalogue).
+    title: Option<Title>,
     now: EpochSeconds,
 }
 
@@ -130,6 +177,11 @@ pub struct Rules<'a> {
     /// without asking the store. 0: claims only ever say yes (the API,
     /// which reads the table's home region strongly and cheaply).
     pub claims_may_deny_for: u64,
+    /// Whether the deployment keeps a catalogue (title items). With one,
+    /// an unlisted title is refused (`title_not_found`) and free titles,
+    /// tiers and windows apply. Without one (a deployment from before the
+    /// catalogue), every title is a paid title every plan covers, always.
+    pub catalogue: bool,
 }
 
 impl Rules<'_> {
@@ -160,15 +212,42 @@ impl Rules<'_> {
             })
     }
 
-    /// Decides from the token alone, or says why the store must be asked.
-    pub fn decide(&self, claims: &Claims, video: &VideoId, now: EpochSeconds) -> Decision {
-        if let Some(entitled) = self.premium(Some(claims), None, now) {
-            return Decision::Entitled(entitled);
+    /// Decides from the catalogue and the token alone, or says why the
+    /// store must be asked. `title` is the catalogue's item for `video`
+    /// (`None`: not listed; ignored without a catalogue); an item for
+    /// another id counts as not listed.
+    pub fn decide(
+        &self,
+        claims: &Claims,
+        video: &VideoId,
+        title: Option<&Title>,
+        now: EpochSeconds,
+    ) -> Decision {
+        let title = match title.filter(|title| title.id == *video) {
+            _ if !self.catalogue => None,
+            None => return Decision::Denied(Denial::UnknownTitle),
+            Some(title) if !title.is_available(now) => {
+                return Decision::Denied(Denial::NotAvailable);
+            }
+            Some(title) => Some(title),
+        };
+        let entitled = |basis, until| {
+            Decision::Entitled(Entitled {
+                basis,
+                until: cap(title, until),
+            })
+        };
+        if title.is_some_and(|title| title.free) {
+            return entitled(Basis::Free, None);
+        }
+        if self.in_premium_group(claims) {
+            return entitled(Basis::PremiumGroup, None);
         }
         let needs_store = |reason| {
             Decision::NeedsStore(NeedsStore {
                 reason,
                 video: video.clone(),
+                title: title.cloned(),
                 now,
             })
         };
@@ -181,34 +260,43 @@ impl Rules<'_> {
             Some(Err(error)) => return needs_store(StoreReason::MalformedClaim(error)),
             Some(Ok(token)) => token,
         };
-        if let Some(until) = token.premium_until.filter(|until| now < *until) {
-            return Decision::Entitled(Entitled {
-                basis: Basis::PremiumPlan,
-                until: Some(until),
-            });
+        let plan_until = token.premium_until.filter(|until| now < *until);
+        // Whether the active plan covers the title: `Some(None)` when the
+        // claim cannot say (no tier in it, and the catalogue asks).
+        let plan_covers = plan_until.map(|_| match title {
+            None => Some(true),
+            Some(title) => token.tier.as_ref().map(|t| title.in_tier(t.as_str())),
+        });
+        if let (Some(until), Some(Some(true))) = (plan_until, plan_covers) {
+            return entitled(Basis::PremiumPlan, Some(until));
         }
         match token.grants.iter().find(|(id, _)| id == video) {
-            Some((_, None)) => {
-                return Decision::Entitled(Entitled {
-                    basis: Basis::Purchase,
-                    until: None,
-                });
-            }
+            Some((_, None)) => return entitled(Basis::Purchase, None),
             Some((_, Some(until))) if now < *until => {
-                return Decision::Entitled(Entitled {
-                    basis: Basis::Rental,
-                    until: Some(*until),
-                });
+                return entitled(Basis::Rental, Some(*until));
             }
             _ => {}
         }
-        if !token.complete {
+        if plan_covers == Some(None) {
+            needs_store(StoreReason::UntieredPlan)
+        } else if !token.complete {
             needs_store(StoreReason::IncompleteClaim)
         } else if now.get().saturating_sub(claims.issued_at.get()) < self.claims_may_deny_for {
-            Decision::Denied(Denial::NotInClaims)
+            Decision::Denied(match plan_covers {
+                Some(Some(false)) => Denial::NotInTier,
+                _ => Denial::NotInClaims,
+            })
         } else {
             needs_store(StoreReason::StaleClaim)
         }
+    }
+}
+
+/// `until` cut at the title's licensing end, so no cookie outlives it.
+fn cap(title: Option<&Title>, until: Option<EpochSeconds>) -> Option<EpochSeconds> {
+    match title {
+        Some(title) => title.cap(until),
+        None => until,
     }
 }
 
@@ -217,21 +305,37 @@ impl NeedsStore {
         &self.reason
     }
 
+    /// The catalogue title the decision is about (`None`: no catalogue).
+    pub fn title(&self) -> Option<&Title> {
+        self.title.as_ref()
+    }
+
     /// Finishes the decision from what the store holds for (user, title):
-    /// an active plan, else an active grant for this title.
+    /// an active plan whose tier includes the title (any plan, without a
+    /// catalogue), else an active grant for this title. The title's window
+    /// caps every end. The snapshot's own title is not read: the decision
+    /// keeps the one it started from.
     pub fn decide(self, store: &Snapshot) -> Result<Entitled, Denial> {
         let now = self.now;
-        if let Some(plan) = store.plan.as_ref().filter(|plan| plan.is_active(now)) {
+        let title = self.title.as_ref();
+        let active_plan = store.plan.as_ref().filter(|plan| plan.is_active(now));
+        let covers = |plan: &&Plan| title.is_none_or(|title| title.in_tier(&plan.tier));
+        if let Some(plan) = active_plan.filter(covers) {
             return Ok(Entitled {
                 basis: Basis::PremiumPlan,
-                until: Some(plan.premium_until),
+                until: cap(title, Some(plan.premium_until)),
             });
         }
-        let grant = store
+        let Some(grant) = store
             .grant
             .as_ref()
             .filter(|grant| grant.video == self.video)
-            .ok_or(Denial::NotHeld)?;
+        else {
+            return Err(match active_plan {
+                Some(_) => Denial::NotInTier,
+                None => Denial::NotHeld,
+            });
+        };
         if grant.revoked_at.is_some() {
             return Err(Denial::Revoked);
         }
@@ -245,7 +349,7 @@ impl NeedsStore {
         };
         Ok(Entitled {
             basis,
-            until: grant.expires_at(),
+            until: cap(title, grant.expires_at()),
         })
     }
 }
@@ -254,7 +358,8 @@ impl NeedsStore {
 mod tests {
     use super::*;
     use crate::entitlement::Grant;
-    use crate::ids::UserSub;
+    use crate::entitlement::title::tests::title;
+    use crate::ids::{Tier, UserSub};
 
     const ISSUED: u64 = 1_000;
     const WINDOW: u64 = 300;
@@ -264,7 +369,7 @@ mod tests {
     #[test]
     fn a_basis_serializes_as_its_str() {
         use Basis::*;
-        for basis in [PremiumGroup, PremiumPlan, Purchase, Rental, Admin] {
+        for basis in [Free, PremiumGroup, PremiumPlan, Purchase, Rental, Admin] {
             let json = serde_json::to_string(&basis).unwrap();
             assert_eq!(json, format!("\"{}\"", basis.as_str()));
             assert_eq!(serde_json::from_str::<Basis>(&json).unwrap(), basis);
@@ -287,6 +392,7 @@ mod tests {
         Rules {
             premium_groups: groups,
             claims_may_deny_for: WINDOW,
+            catalogue: true,
         }
     }
 
@@ -305,7 +411,11 @@ mod tests {
     }
 
     fn decide(claims: &Claims, now: u64) -> Decision {
-        rules(&groups()).decide(claims, &demo(), at(now))
+        decide_for(claims, &title("demo"), now)
+    }
+
+    fn decide_for(claims: &Claims, title: &Title, now: u64) -> Decision {
+        rules(&groups()).decide(claims, &title.id, Some(title), at(now))
     }
 
     fn reason(decision: Decision) -> StoreReason {
@@ -336,7 +446,23 @@ mod tests {
         Snapshot {
             plan: None,
             grant: Some(grant),
+            title: None,
         }
+    }
+
+    fn plan(tier: &str, until: u64) -> Plan {
+        Plan {
+            tier: tier.into(),
+            premium_until: at(until),
+            max_devices: None,
+        }
+    }
+
+    fn entitled(basis: Basis, until: Option<u64>) -> Decision {
+        Decision::Entitled(Entitled {
+            basis,
+            until: until.map(at),
+        })
     }
 
     #[test]
@@ -360,7 +486,7 @@ mod tests {
 
     #[test]
     fn a_plan_claim_entitles_until_premium_until_and_not_at_it() {
-        let claims = token(&[], Some("v=1;p=1100;g=;c=1"));
+        let claims = token(&[], Some("v=1;p=1100;t=premium;g=;c=1"));
         assert_eq!(
             decide(&claims, 1099),
             Decision::Entitled(Entitled {
@@ -422,9 +548,10 @@ mod tests {
         let api = Rules {
             premium_groups: &groups,
             claims_may_deny_for: 0,
+            catalogue: true,
         };
         let claims = token(&[], Some("v=1;g=;c=1"));
-        let decision = api.decide(&claims, &demo(), at(ISSUED));
+        let decision = api.decide(&claims, &demo(), Some(&title("demo")), at(ISSUED));
         assert_eq!(reason(decision), StoreReason::StaleClaim);
     }
 
@@ -467,6 +594,7 @@ mod tests {
         let snapshot = Snapshot {
             plan: Some(plan),
             grant: Some(grant(GrantSource::Admin, None)),
+            title: None,
         };
         assert_eq!(
             needs_store(ISSUED).decide(&snapshot),
@@ -486,6 +614,7 @@ mod tests {
                 max_devices: None,
             }),
             grant: Some(grant(GrantSource::Admin, None)),
+            title: None,
         };
         assert_eq!(
             needs_store(ISSUED).decide(&snapshot).map(|e| e.basis),
@@ -575,5 +704,166 @@ mod tests {
             Some(Basis::PremiumPlan)
         );
         assert_eq!(rules.premium(None, Some(&plan), at(ISSUED + 1)), None);
+    }
+
+    #[test]
+    fn an_unlisted_title_is_not_found_for_everyone() {
+        let member = token(&["premium"], None);
+        let rules = rules(&[]);
+        assert_eq!(
+            rules.decide(&member, &demo(), None, at(ISSUED)),
+            Decision::Denied(Denial::UnknownTitle)
+        );
+        // An item for another id is not this title's listing.
+        let other = title("other");
+        assert_eq!(
+            rules.decide(&member, &demo(), Some(&other), at(ISSUED)),
+            Decision::Denied(Denial::UnknownTitle)
+        );
+        assert_eq!(Denial::UnknownTitle.status(), 404);
+        assert_eq!(Denial::UnknownTitle.reason(), "title_not_found");
+    }
+
+    #[test]
+    fn without_a_catalogue_every_title_is_paid_and_every_plan_covers_it() {
+        let groups = groups();
+        let legacy = Rules {
+            catalogue: false,
+            ..rules(&groups)
+        };
+        let untiered = token(&[], Some("v=1;p=5000;g=;c=1"));
+        assert_eq!(
+            legacy.decide(&untiered, &demo(), None, at(ISSUED)),
+            entitled(Basis::PremiumPlan, Some(5000))
+        );
+        // A listing handed in anyway is not consulted.
+        let mut free = title("demo");
+        free.free = true;
+        free.price = None;
+        free.rental_price = None;
+        free.currency = None;
+        assert_eq!(
+            legacy.decide(
+                &token(&[], Some("v=1;g=;c=1")),
+                &demo(),
+                Some(&free),
+                at(ISSUED)
+            ),
+            Decision::Denied(Denial::NotInClaims)
+        );
+    }
+
+    #[test]
+    fn a_free_title_is_open_to_any_signed_in_viewer() {
+        let mut free = title("demo");
+        free.free = true;
+        assert_eq!(
+            decide_for(&token(&[], None), &free, ISSUED),
+            entitled(Basis::Free, None)
+        );
+    }
+
+    #[test]
+    fn outside_the_window_even_owners_and_members_are_refused() {
+        let mut licensed = title("demo");
+        licensed.available_from = Some(at(ISSUED + 10));
+        licensed.available_until = Some(at(ISSUED + 20));
+        let owner = token(&[], Some("v=1;g=demo;c=1"));
+        let member = token(&["premium"], None);
+        for now in [ISSUED, ISSUED + 9, ISSUED + 20, ISSUED + 100] {
+            for who in [&owner, &member] {
+                assert_eq!(
+                    decide_for(who, &licensed, now),
+                    Decision::Denied(Denial::NotAvailable),
+                    "{now}"
+                );
+            }
+        }
+        assert_eq!(
+            decide_for(&owner, &licensed, ISSUED + 10),
+            entitled(Basis::Purchase, Some(ISSUED + 20))
+        );
+        assert_eq!(Denial::NotAvailable.reason(), "not_available");
+        assert_eq!(Denial::NotAvailable.status(), 403);
+        licensed.free = true;
+        assert_eq!(
+            decide_for(&token(&[], None), &licensed, ISSUED + 20),
+            Decision::Denied(Denial::NotAvailable)
+        );
+    }
+
+    #[test]
+    fn inside_the_window_every_end_is_capped_at_the_window_s_end() {
+        let mut licensed = title("demo");
+        licensed.available_until = Some(at(ISSUED + 20));
+        let member = token(&["premium"], None);
+        assert_eq!(
+            decide_for(&member, &licensed, ISSUED),
+            entitled(Basis::PremiumGroup, Some(ISSUED + 20))
+        );
+        let store = match decide_for(&token(&[], None), &licensed, ISSUED) {
+            Decision::NeedsStore(needs) => needs,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            store.decide(&held(grant(GrantSource::Purchase, None))),
+            Ok(Entitled {
+                basis: Basis::Purchase,
+                until: Some(at(ISSUED + 20))
+            })
+        );
+    }
+
+    #[test]
+    fn a_plan_claim_watches_only_titles_of_its_tier() {
+        let mut members = title("members");
+        members.tiers = vec![Tier::parse("premium").unwrap()];
+        let basic = token(&[], Some("v=1;p=5000;t=basic;g=;c=1"));
+        assert_eq!(
+            decide_for(&basic, &members, ISSUED),
+            Decision::Denied(Denial::NotInTier)
+        );
+        assert_eq!(Denial::NotInTier.reason(), "not_in_tier");
+        let premium = token(&[], Some("v=1;p=5000;t=premium;g=;c=1"));
+        assert_eq!(
+            decide_for(&premium, &members, ISSUED),
+            entitled(Basis::PremiumPlan, Some(5000))
+        );
+    }
+
+    #[test]
+    fn a_plan_of_another_tier_still_watches_what_it_bought() {
+        let bought = token(&[], Some("v=1;p=5000;t=basic;g=demo;c=1"));
+        assert_eq!(decide(&bought, ISSUED), entitled(Basis::Purchase, None));
+    }
+
+    #[test]
+    fn a_plan_claim_without_a_tier_asks_the_store() {
+        let untiered = token(&[], Some("v=1;p=5000;g=;c=1"));
+        assert_eq!(reason(decide(&untiered, ISSUED)), StoreReason::UntieredPlan);
+    }
+
+    #[test]
+    fn the_store_entitles_a_plan_only_for_titles_of_its_tier() {
+        let snapshot = |tier: &str, until: u64| Snapshot {
+            plan: Some(plan(tier, until)),
+            grant: None,
+            title: None,
+        };
+        assert_eq!(
+            needs_store(ISSUED).decide(&snapshot("basic", ISSUED + 100)),
+            Err(Denial::NotInTier)
+        );
+        assert_eq!(
+            needs_store(ISSUED)
+                .decide(&snapshot("premium", ISSUED + 100))
+                .map(|e| e.basis),
+            Ok(Basis::PremiumPlan)
+        );
+        // An ended plan of another tier is simply nothing held.
+        assert_eq!(
+            needs_store(ISSUED).decide(&snapshot("basic", ISSUED)),
+            Err(Denial::NotHeld)
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::title::Title;
 use crate::devices::DeviceLimit;
 use crate::ids::{EventId, VideoId};
 use crate::time::EpochSeconds;
@@ -65,7 +66,8 @@ impl Grant {
     }
 }
 
-/// A subscription: every title while `now < premium_until`.
+/// A subscription: while `now < premium_until`, the catalogue titles of its
+/// tier (every title, in a deployment without a catalogue).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub tier: String,
@@ -97,11 +99,13 @@ impl UserEntitlements {
     }
 }
 
-/// What the store holds for one (user, title) pair: all a decision reads.
+/// What the store holds for one (user, title) pair: all a decision reads,
+/// the title's catalogue item included (`None`: not listed).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     pub plan: Option<Plan>,
     pub grant: Option<Grant>,
+    pub title: Option<Title>,
 }
 
 #[cfg(test)]

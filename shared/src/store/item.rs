@@ -17,6 +17,10 @@ pub enum AttrValue {
     Bool(bool),
     #[serde(rename = "NULL")]
     Null(bool),
+    /// A string set: a catalogue title's tiers (DynamoDB refuses an empty
+    /// set, so an empty list is an absent attribute).
+    #[serde(rename = "SS")]
+    Ss(Vec<String>),
 }
 
 pub type Item = BTreeMap<String, AttrValue>;

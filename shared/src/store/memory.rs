@@ -8,12 +8,12 @@ use std::sync::{Mutex, MutexGuard};
 use super::item::Item;
 use super::leases::{LeaseQuery, LeaseWrite};
 use super::schema::{self, ATTR_PK, ATTR_SK};
-use super::writes::{PaymentWrites, Put, grant_put, plan_put};
+use super::writes::{PaymentWrites, Put, TitleWrite, grant_put, plan_put, title_put};
 use super::{
-    ApplyOutcome, Consistency, EntitlementStore, LeaseStore, PaymentRecord, Snapshot, SnapshotKeys,
-    StoreError,
+    ApplyOutcome, CatalogueStore, Consistency, EntitlementStore, LeaseStore, PaymentRecord,
+    Snapshot, SnapshotKeys, StoreError,
 };
-use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
+use crate::entitlement::{Grant, PaymentEvent, Plan, Title, UserEntitlements};
 use crate::ids::{PaymentIntentId, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
@@ -64,6 +64,31 @@ fn execute<'a>(items: &mut Vec<Item>, puts: impl IntoIterator<Item = &'a Put>) -
         items.push(put.item.clone());
     }
     true
+}
+
+impl CatalogueStore for MemoryStore {
+    async fn titles(&self) -> Result<Vec<Title>, StoreError> {
+        let items = self.lock();
+        let (attribute, value) = schema::catalogue_partition();
+        Ok(schema::titles_from_items(
+            items
+                .iter()
+                .filter(|item| item.get(attribute) == Some(&value)),
+        )?)
+    }
+
+    async fn put_title(&self, title: &Title, write: TitleWrite) -> Result<bool, StoreError> {
+        let mut items = self.lock();
+        Ok(execute(&mut items, [&title_put(title, write)]))
+    }
+
+    async fn delete_title(&self, video: &VideoId) -> Result<bool, StoreError> {
+        let mut items = self.lock();
+        let key = schema::title_key(video);
+        let before = items.len();
+        items.retain(|item| !same_key(item, &key));
+        Ok(items.len() < before)
+    }
 }
 
 impl EntitlementStore for MemoryStore {

@@ -1,7 +1,8 @@
 //! The DynamoDB single-table schema (ARCHITECTURE §7) and the store
 //! interface the edge, the API and the local stack share. One file per
 //! concern: `schema.rs` (keys, item kinds, item ↔ domain), `writes.rs`
-//! (every write as an item and its condition, payments included),
+//! (every write as an item and its condition, payments and catalogue
+//! titles included),
 //! `item.rs` (DynamoDB's JSON shape), `leases.rs` (device lease slots and
 //! their conditional writes), `memory.rs` (the in-memory store).
 //! The DynamoDB client lives in `api` and executes the same writes.
@@ -21,15 +22,18 @@ pub use leases::{
 };
 pub use memory::MemoryStore;
 pub use schema::{
-    ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, PaymentRecord, SchemaError, SnapshotKeys, event_item,
-    event_key, grant_from_item, grant_item, grant_key, holdings_from_items, holdings_partition,
-    payment_item, payment_key, payment_record_from_item, plan_from_item, plan_item, plan_key,
-    snapshot_from_items, user_pk,
+    ATTR_PK, ATTR_SK, ATTR_TTL, ATTR_VERSION, PaymentRecord, SchemaError, SnapshotKeys,
+    catalogue_partition, event_item, event_key, grant_from_item, grant_item, grant_key,
+    holdings_from_items, holdings_partition, payment_item, payment_key, payment_record_from_item,
+    plan_from_item, plan_item, plan_key, snapshot_from_items, title_from_item, title_item,
+    title_key, titles_from_items, user_pk,
 };
-pub use writes::{Condition, Expression, PaymentWrites, Put, Version, grant_put, plan_put};
+pub use writes::{
+    Condition, Expression, PaymentWrites, Put, TitleWrite, Version, grant_put, plan_put, title_put,
+};
 
 pub use crate::entitlement::Snapshot;
-use crate::entitlement::{Grant, PaymentEvent, Plan, UserEntitlements};
+use crate::entitlement::{Grant, PaymentEvent, Plan, Title, UserEntitlements};
 use crate::ids::{PaymentIntentId, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
@@ -117,6 +121,50 @@ pub trait EntitlementStore: Send + Sync {
         user: &UserSub,
         video: &VideoId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Where the catalogue lives (`CATALOGUE` / `TITLE#<id>` items). The edge
+/// reads one title with a decision's snapshot; these are the API's list
+/// and the operator's writes.
+pub trait CatalogueStore: Send + Sync {
+    /// Every listed title, in id order.
+    fn titles(&self) -> impl Future<Output = Result<Vec<Title>, StoreError>> + Send;
+
+    /// Writes `title` as [`TitleWrite`] says; `Ok(false)` when its
+    /// condition did not hold (create: already listed; replace: not listed).
+    fn put_title(
+        &self,
+        title: &Title,
+        write: TitleWrite,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Removes a title from the catalogue; `Ok(false)`: it was not listed.
+    /// Grants for it stay (a title listed again is watched again).
+    fn delete_title(
+        &self,
+        video: &VideoId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl<T: CatalogueStore> CatalogueStore for std::sync::Arc<T> {
+    fn titles(&self) -> impl Future<Output = Result<Vec<Title>, StoreError>> + Send {
+        (**self).titles()
+    }
+
+    fn put_title(
+        &self,
+        title: &Title,
+        write: TitleWrite,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).put_title(title, write)
+    }
+
+    fn delete_title(
+        &self,
+        video: &VideoId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).delete_title(video)
+    }
 }
 
 /// Where device leases live (`crate::devices`). A host executes the reads

@@ -7,8 +7,10 @@ use serde::Serialize;
 
 use super::item::{AttrValue, Item};
 use crate::devices::DeviceLimit;
-use crate::entitlement::{Grant, GrantSource, PaymentEvent, Plan, Snapshot, UserEntitlements};
-use crate::ids::{EventId, PaymentIntentId, UserSub, VideoId};
+use crate::entitlement::{
+    Grant, GrantSource, PaymentEvent, Plan, Snapshot, Title, TitleError, UserEntitlements,
+};
+use crate::ids::{EventId, PaymentIntentId, Tier, UserSub, VideoId};
 use crate::time::EpochSeconds;
 
 pub const ATTR_PK: &str = "PK";
@@ -22,6 +24,11 @@ const SK_PLAN: &str = "PLAN";
 const SK_EVENT: &str = "EVENT";
 const SK_VIDEO_PREFIX: &str = "VIDEO#";
 const SK_PAYMENT: &str = "PAYMENT";
+/// The catalogue's one partition: every title item, so `GET /api/titles`
+/// is one query. Its readers are few (CloudFront caches the list; the
+/// edge caches each title), so the partition never runs hot.
+const PK_CATALOGUE: &str = "CATALOGUE";
+const SK_TITLE_PREFIX: &str = "TITLE#";
 /// Payment events are kept long enough to absorb any provider's retries.
 const EVENT_RETENTION_SECS: u64 = 30 * 24 * 3600;
 /// Rental items outlive their end by a week so support can still see them.
@@ -60,6 +67,119 @@ pub fn grant_key(user: &UserSub, video: &VideoId) -> Item {
 
 pub fn plan_key(user: &UserSub) -> Item {
     key(user_pk(user), SK_PLAN.to_owned())
+}
+
+/// A catalogue title's item: `CATALOGUE` / `TITLE#<id>`.
+pub fn title_key(video: &VideoId) -> Item {
+    key(PK_CATALOGUE.to_owned(), format!("{SK_TITLE_PREFIX}{video}"))
+}
+
+/// The partition holding the catalogue: query `ATTR_PK = value`.
+pub fn catalogue_partition() -> (&'static str, AttrValue) {
+    (ATTR_PK, s(PK_CATALOGUE))
+}
+
+/// A title as an item: `name`, `free` (BOOL), `tiers` (a string set,
+/// absent when empty), prices, `currency` and the window as numbers.
+pub fn title_item(title: &Title) -> Item {
+    let mut item = title_key(&title.id);
+    item.insert("name".into(), s(title.name.clone()));
+    item.insert("free".into(), AttrValue::Bool(title.free));
+    if !title.tiers.is_empty() {
+        item.insert(
+            "tiers".into(),
+            AttrValue::Ss(title.tiers.iter().map(|t| t.to_string()).collect()),
+        );
+    }
+    let numbers = [
+        ("price", title.price),
+        ("rental_price", title.rental_price),
+        (
+            "available_from",
+            title.available_from.map(EpochSeconds::get),
+        ),
+        (
+            "available_until",
+            title.available_until.map(EpochSeconds::get),
+        ),
+    ];
+    for (attribute, value) in numbers {
+        if let Some(value) = value {
+            item.insert(attribute.into(), n(value));
+        }
+    }
+    if let Some(currency) = &title.currency {
+        item.insert("currency".into(), s(currency.clone()));
+    }
+    item
+}
+
+/// The attribute a broken catalogue rule is about, for the decoder's error.
+fn title_attribute(error: TitleError) -> SchemaError {
+    let attribute = match error {
+        TitleError::InvalidName => "name",
+        TitleError::InvalidTier => "tiers",
+        TitleError::InvalidPrice => "price",
+        TitleError::InvalidCurrency => "currency",
+        TitleError::FreeTitlePriced => "free",
+        TitleError::InvalidWindow => "available_until",
+    };
+    bad(attribute, error.reason())
+}
+
+/// A title from its item, held to every catalogue rule (`Title::check`):
+/// a hand-edited item that breaks one is reported by attribute.
+pub fn title_from_item(item: &Item) -> Result<Title, SchemaError> {
+    if get_s(item, ATTR_PK)? != PK_CATALOGUE {
+        return Err(bad(ATTR_PK, "not CATALOGUE"));
+    }
+    let id = get_s(item, ATTR_SK)?
+        .strip_prefix(SK_TITLE_PREFIX)
+        .and_then(|id| VideoId::parse(id).ok())
+        .ok_or(bad(ATTR_SK, "not TITLE#<valid id>"))?;
+    let free = match item.get("free") {
+        None => false,
+        Some(AttrValue::Bool(free)) => *free,
+        Some(_) => return Err(bad("free", "must be a boolean")),
+    };
+    let tiers = match item.get("tiers") {
+        None => Vec::new(),
+        Some(AttrValue::Ss(tiers)) => tiers
+            .iter()
+            .map(|tier| Tier::parse(tier))
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad("tiers", "invalid tier"))?,
+        Some(_) => return Err(bad("tiers", "must be a string set")),
+    };
+    let currency = match item.get("currency") {
+        None => None,
+        Some(_) => Some(get_s(item, "currency")?.to_owned()),
+    };
+    Title {
+        id,
+        name: get_s(item, "name")?.to_owned(),
+        free,
+        tiers,
+        price: get_n(item, "price")?,
+        rental_price: get_n(item, "rental_price")?,
+        currency,
+        available_from: get_n(item, "available_from")?.map(EpochSeconds::new),
+        available_until: get_n(item, "available_until")?.map(EpochSeconds::new),
+    }
+    .check()
+    .map_err(title_attribute)
+}
+
+/// The catalogue from the items of its partition, in id order.
+pub fn titles_from_items<'a>(
+    items: impl IntoIterator<Item = &'a Item>,
+) -> Result<Vec<Title>, SchemaError> {
+    let mut titles = items
+        .into_iter()
+        .map(title_from_item)
+        .collect::<Result<Vec<_>, _>>()?;
+    titles.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(titles)
 }
 
 pub fn event_key(event: &EventId) -> Item {
@@ -171,6 +291,7 @@ enum Kind {
     Grant,
     Event,
     Payment,
+    Title,
 }
 
 fn kind(item: &Item) -> Result<Kind, SchemaError> {
@@ -179,12 +300,16 @@ fn kind(item: &Item) -> Result<Kind, SchemaError> {
         SK_EVENT => Ok(Kind::Event),
         SK_PAYMENT => Ok(Kind::Payment),
         sk if sk.starts_with(SK_VIDEO_PREFIX) => Ok(Kind::Grant),
-        _ => Err(bad(ATTR_SK, "not PLAN, VIDEO#<id>, EVENT or PAYMENT")),
+        sk if sk.starts_with(SK_TITLE_PREFIX) => Ok(Kind::Title),
+        _ => Err(bad(
+            ATTR_SK,
+            "not PLAN, VIDEO#<id>, TITLE#<id>, EVENT or PAYMENT",
+        )),
     }
 }
 
-/// The items one entitlement decision reads: the (user, title) grant and
-/// the user's plan. On the wire (the edge's fetch request to its host) it
+/// The items one entitlement decision reads: the (user, title) grant, the
+/// user's plan and the title's catalogue item. On the wire (the edge's fetch request to its host) it
 /// is the exact key list for `BatchGetItem`, so no host spells a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(into = "Vec<Item>")]
@@ -199,7 +324,11 @@ impl SnapshotKeys {
     }
 
     pub fn keys(&self) -> Vec<Item> {
-        vec![grant_key(&self.user, &self.video), plan_key(&self.user)]
+        vec![
+            grant_key(&self.user, &self.video),
+            plan_key(&self.user),
+            title_key(&self.video),
+        ]
     }
 }
 
@@ -210,8 +339,8 @@ impl From<SnapshotKeys> for Vec<Item> {
 }
 
 /// The snapshot from the items a read of [`SnapshotKeys`] returned (absent
-/// items are simply missing). An item of another kind, or a second plan or
-/// grant, means the host read the wrong keys: an error, never a guess.
+/// items are simply missing). An item of another kind, or a second plan,
+/// grant or title, means the host read the wrong keys: an error, never a guess.
 pub fn snapshot_from_items<'a>(
     items: impl IntoIterator<Item = &'a Item>,
 ) -> Result<Snapshot, SchemaError> {
@@ -221,6 +350,9 @@ pub fn snapshot_from_items<'a>(
             Kind::Plan if snapshot.plan.is_none() => snapshot.plan = Some(plan_from_item(item)?),
             Kind::Grant if snapshot.grant.is_none() => {
                 snapshot.grant = Some(grant_from_item(item)?)
+            }
+            Kind::Title if snapshot.title.is_none() => {
+                snapshot.title = Some(title_from_item(item)?)
             }
             _ => return Err(bad(ATTR_SK, "not one of the keys a snapshot reads")),
         }
@@ -242,8 +374,11 @@ pub fn holdings_from_items<'a>(
         match kind(item)? {
             Kind::Plan => plan = Some(plan_from_item(item)?),
             Kind::Grant => grants.push(grant_from_item(item)?),
-            Kind::Event | Kind::Payment => {
-                return Err(bad(ATTR_PK, "a payment item in a user's partition"));
+            Kind::Event | Kind::Payment | Kind::Title => {
+                return Err(bad(
+                    ATTR_PK,
+                    "a payment or title item in a user's partition",
+                ));
             }
         }
     }
@@ -366,6 +501,7 @@ mod tests {
             serde_json::json!([
                 {"PK": {"S": "USER#u-1"}, "SK": {"S": "VIDEO#demo"}},
                 {"PK": {"S": "USER#u-1"}, "SK": {"S": "PLAN"}},
+                {"PK": {"S": "CATALOGUE"}, "SK": {"S": "TITLE#demo"}},
             ])
         );
     }
@@ -453,5 +589,103 @@ mod tests {
         assert_eq!(plan_from_item(&item).unwrap(), limited);
         item.insert("max_devices".into(), AttrValue::N("0".into()));
         assert_eq!(plan_from_item(&item).unwrap_err().attribute, "max_devices");
+    }
+
+    fn members_title() -> Title {
+        Title {
+            id: VideoId::parse("members").unwrap(),
+            name: "Members only".into(),
+            free: false,
+            tiers: vec![Tier::parse("premium").unwrap()],
+            price: Some(499),
+            rental_price: None,
+            currency: Some("usd".into()),
+            available_from: Some(EpochSeconds::new(10)),
+            available_until: Some(EpochSeconds::new(20)),
+        }
+    }
+
+    #[test]
+    fn a_title_round_trips_in_the_catalogue_partition() {
+        let title = members_title();
+        let item = title_item(&title);
+        assert_eq!(
+            serde_json::to_value(&item).unwrap(),
+            serde_json::json!({
+                "PK": {"S": "CATALOGUE"}, "SK": {"S": "TITLE#members"},
+                "name": {"S": "Members only"}, "free": {"BOOL": false},
+                "tiers": {"SS": ["premium"]}, "price": {"N": "499"},
+                "currency": {"S": "usd"},
+                "available_from": {"N": "10"}, "available_until": {"N": "20"},
+            })
+        );
+        assert_eq!(title_from_item(&item).unwrap(), title);
+        let free = Title {
+            id: VideoId::parse("intro").unwrap(),
+            name: "Intro".into(),
+            free: true,
+            tiers: vec![],
+            price: None,
+            rental_price: None,
+            currency: None,
+            available_from: None,
+            available_until: None,
+        };
+        let item = title_item(&free);
+        assert!(!item.contains_key("tiers"));
+        assert_eq!(title_from_item(&item).unwrap(), free);
+        assert_eq!(
+            titles_from_items(&[title_item(&members_title()), item]).unwrap()[0].id,
+            free.id
+        );
+    }
+
+    #[test]
+    fn a_snapshot_carries_the_title_and_holdings_refuse_one() {
+        let items = [title_item(&members_title()), plan_item(&user(), &plan(), 1)];
+        let snapshot = snapshot_from_items(&items).unwrap();
+        assert_eq!(snapshot.title, Some(members_title()));
+        assert!(holdings_from_items(&items).is_err());
+        let two = [title_item(&members_title()), title_item(&members_title())];
+        assert!(snapshot_from_items(&two).is_err());
+    }
+
+    #[test]
+    fn a_hand_edited_title_is_reported_by_attribute() {
+        let cases: [(&str, AttrValue, &str); 8] = [
+            ("free", AttrValue::S("yes".into()), "free"),
+            ("tiers", AttrValue::S("premium".into()), "tiers"),
+            ("tiers", AttrValue::Ss(vec!["a b".into()]), "tiers"),
+            ("price", AttrValue::N("-1".into()), "price"),
+            ("price", AttrValue::N("0".into()), "price"),
+            ("name", AttrValue::N("1".into()), "name"),
+            ("currency", AttrValue::S("US$".into()), "currency"),
+            (
+                "available_from",
+                AttrValue::N("20".into()),
+                "available_until",
+            ),
+        ];
+        for (attribute, value, blamed) in cases {
+            let mut item = title_item(&members_title());
+            item.insert(attribute.into(), value);
+            assert_eq!(
+                title_from_item(&item).unwrap_err().attribute,
+                blamed,
+                "{attribute}"
+            );
+        }
+        let mut item = title_item(&members_title());
+        item.insert(ATTR_SK.into(), AttrValue::S("TITLE#a/b".into()));
+        assert_eq!(title_from_item(&item).unwrap_err().attribute, ATTR_SK);
+        let mut item = title_item(&members_title());
+        item.insert(ATTR_PK.into(), AttrValue::S("USER#u-1".into()));
+        assert_eq!(title_from_item(&item).unwrap_err().attribute, ATTR_PK);
+        let mut item = title_item(&members_title());
+        item.insert("free".into(), AttrValue::Bool(true));
+        assert_eq!(title_from_item(&item).unwrap_err().attribute, "free");
+        let mut item = title_item(&members_title());
+        item.remove("name");
+        assert_eq!(title_from_item(&item).unwrap_err().attribute, "name");
     }
 }

@@ -16,9 +16,9 @@
 use super::item::{AttrValue, Item};
 use super::schema::{
     self, ATTR_PK, ATTR_SK, ATTR_VERSION, PaymentRecord, SchemaError, event_item, grant_from_item,
-    grant_item, payment_item, plan_from_item, plan_item,
+    grant_item, payment_item, plan_from_item, plan_item, title_item,
 };
-use crate::entitlement::{Grant, PaymentEvent, PaymentKind, Plan};
+use crate::entitlement::{Grant, PaymentEvent, PaymentKind, Plan, Title};
 use crate::ids::UserSub;
 use crate::time::EpochSeconds;
 
@@ -57,6 +57,8 @@ pub enum Condition {
     Always,
     /// Only while the item is still as a read saw it.
     Unchanged(Version),
+    /// Only over an existing item (an update must not create).
+    Exists,
 }
 
 /// A DynamoDB `ConditionExpression` with its placeholders.
@@ -73,6 +75,7 @@ impl Condition {
         match self {
             Self::Always => true,
             Self::Unchanged(seen) => Version::of(current) == Ok(seen),
+            Self::Exists => current.is_some(),
         }
     }
 
@@ -80,6 +83,7 @@ impl Condition {
     pub fn expression(self) -> Option<Expression> {
         let (text, names, values) = match self {
             Self::Always => return None,
+            Self::Exists => ("attribute_exists(#pk)", vec![("#pk", ATTR_PK)], vec![]),
             Self::Unchanged(Version::Absent) => {
                 ("attribute_not_exists(#pk)", vec![("#pk", ATTR_PK)], vec![])
             }
@@ -139,6 +143,30 @@ pub fn plan_put(user: &UserSub, plan: &Plan, current: Option<&Item>) -> Result<P
         item: plan_item(user, plan, Version::of(current)?.next()),
         condition: Condition::Always,
     })
+}
+
+/// How an operator writes a catalogue title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TitleWrite {
+    /// A new title: refused when the id is listed already, so two
+    /// operators picking one id cannot overwrite each other.
+    Create,
+    /// Replaces a listed title whole: refused when it is not listed, so a
+    /// mistyped id is not silently created.
+    Replace,
+}
+
+/// An operator's title write: the item, and the condition its
+/// [`TitleWrite`] puts on the key (a failed condition is the answer
+/// `title_exists` or `title_not_found`, never a retry).
+pub fn title_put(title: &Title, write: TitleWrite) -> Put {
+    Put {
+        item: title_item(title),
+        condition: match write {
+            TitleWrite::Create => Condition::Unchanged(Version::Absent),
+            TitleWrite::Replace => Condition::Exists,
+        },
+    }
 }
 
 /// Everything one payment event writes, in one all-or-nothing transaction.
