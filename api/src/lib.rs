@@ -4,13 +4,17 @@
 //! in-memory store locally).
 
 pub mod auth;
+#[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod extract;
 pub mod problem;
 pub mod routes;
+#[cfg(feature = "aws")]
 pub mod sdk;
+#[cfg(feature = "aws")]
 pub mod secrets;
 pub mod stripe;
+#[cfg(feature = "aws")]
 pub mod trigger;
 pub mod webhook;
 
