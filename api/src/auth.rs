@@ -19,11 +19,13 @@ use reelgate_shared::jwt::{
 use crate::problem::Problem;
 
 /// The HTTP client JWKS fetches use (re-exported so hosts need no reqwest).
+#[cfg(feature = "aws")]
 pub type HttpClient = reqwest::Client;
 
 /// Where a JWKS comes from: HTTP in AWS; the local stack hands its own over.
 #[derive(Clone)]
 pub enum JwksSource {
+    #[cfg(feature = "aws")]
     Http {
         url: String,
         client: reqwest::Client,
@@ -33,7 +35,10 @@ pub enum JwksSource {
 
 pub struct Authenticator {
     verifier: RwLock<Verifier>,
+    // Only an HTTP source refetches.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     gate: Mutex<RefetchGate>,
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     source: JwksSource,
     crypto: NativeCrypto,
     tokens: Cache<String, Arc<Claims>>,
@@ -85,6 +90,8 @@ impl Authenticator {
         verifier.verify(token, now(), &self.crypto)
     }
 
+    /// Refetches the JWKS (within the penalty box); whether it got one.
+    #[cfg(feature = "aws")]
     async fn refetch(&self) -> bool {
         let JwksSource::Http { url, client } = &self.source else {
             return false;
@@ -120,6 +127,12 @@ impl Authenticator {
                 false
             }
         }
+    }
+
+    /// A fixed JWKS is never refetched.
+    #[cfg(not(feature = "aws"))]
+    async fn refetch(&self) -> bool {
+        false
     }
 
     /// The verified claims of the request's bearer token.

@@ -5,13 +5,17 @@
 
 pub mod auth;
 pub mod catalogue;
+#[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod extract;
 pub mod problem;
 pub mod routes;
+#[cfg(feature = "aws")]
 pub mod sdk;
+#[cfg(feature = "aws")]
 pub mod secrets;
 pub mod stripe;
+#[cfg(feature = "aws")]
 pub mod trigger;
 pub mod webhook;
 

@@ -146,7 +146,13 @@ impl<C: Crypto + KeyRing> Edge<C> {
         decision.store_reason = Some(needs_store.reason().as_str().into());
         let key = (claims.sub.clone(), video.clone());
         if let Some((cached, cached_until)) = self.entitlements.get_with_expiry(&key, now) {
-            decision.entitlement_source = Some(EntitlementSource::Cache);
+            // A request that fetched the snapshot itself finds it cached
+            // when a later fetch (a device lease) runs the core again: its
+            // decision came from the store, and the log says so.
+            decision.entitlement_source = Some(match fetched.entitlement {
+                Some(Ok(_)) => EntitlementSource::Store,
+                _ => EntitlementSource::Cache,
+            });
             return match cached {
                 Ok((entitled, max_devices)) if entitled.until.is_none_or(|until| now < until) => {
                     Entitlement::Settled(Settled {

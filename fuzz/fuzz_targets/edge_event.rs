@@ -4,10 +4,14 @@
 //! world the host fetches from: `event \0 table \0 jwks`, where `table` is
 //! the store's items as DynamoDB JSON (a fetch gets those whose keys it
 //! asked for, as `BatchGetItem` does; unparsable: the store fails) and
-//! `jwks` the body a JWKS refetch gets (empty: the fetch fails).
+//! `jwks` the body a JWKS refetch gets (empty: the fetch fails). Device
+//! leases live in the same `table`: a lease query gets the viewer's slot
+//! items, and lease writes are tried in order against it with their own
+//! conditions (`LeaseWrite::holds`), as the hosts' conditional writes do.
 //!
 //! Invariants: never a panic; every answer has a status and a stable
-//! reason (a refusal's body is `{"error": reason}`, the log's reason); a
+//! reason (a refusal's body is `{"error": reason}`, the log's reason, and
+//! for `device_limit` the two counts `active` ≥ `max_devices`); a
 //! 200/302 session only for a bearer token carrying the accepted signature,
 //! the configured issuer and an unexpired `exp`, for a title the token's
 //! claims or a store item of that viewer entitle.
@@ -25,7 +29,7 @@ use reelgate_edge::{Edge, Fetch, FetchResult, Step};
 use reelgate_fuzz::{FuzzCrypto, GOOD_SIGNATURE, ISSUER, NOW, edge_config_json, split2};
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::config::EdgeConfig;
-use reelgate_shared::store::{AttrValue, Item, snapshot_from_items};
+use reelgate_shared::store::{AttrValue, Item, LeaseWrite, leases_from_items, snapshot_from_items};
 use serde::Deserialize;
 
 static CONFIG: LazyLock<EdgeConfig> =
@@ -58,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let request = record.cf.request;
-    let table: Result<Vec<Item>, _> = serde_json::from_slice(table);
+    let mut table: Result<Vec<Item>, _> = serde_json::from_slice(table);
     let jwks = std::str::from_utf8(jwks).ok().filter(|j| !j.is_empty());
 
     // A fresh core per input: its caches must not carry one input into the next.
@@ -89,13 +93,23 @@ fuzz_target!(|data: &[u8]| {
                 Some(body) => exchange.record(FetchResult::Jwks(Ok(body.to_owned()))),
                 None => exchange.fail("jwks_http_503".to_owned()),
             },
-            // The fixture's plans set no device limit (none in `table` is
-            // trusted to), so a lease fetch is only reached by a plan item
-            // with `max_devices`: the lease store fails, and the core must
-            // refuse (`devices_unavailable`), never grant.
-            Step::Fetch(Fetch::Leases { .. } | Fetch::Lease { .. }) => {
-                exchange.fail("fuzz_no_lease_store".to_owned())
-            }
+            Step::Fetch(Fetch::Leases { query, .. }) => match &table {
+                Ok(items) => {
+                    let (name, value) = query.partition();
+                    let slots = items.iter().filter(|item| item.get(name) == Some(&value));
+                    exchange.record(FetchResult::Leases(
+                        leases_from_items(slots).map_err(|e| e.to_string()),
+                    ));
+                }
+                Err(_) => exchange.fail("ProvisionedThroughputExceededException".to_owned()),
+            },
+            Step::Fetch(Fetch::Lease { writes, .. }) => match &mut table {
+                Ok(items) => {
+                    let claimed = writes.iter().position(|write| write_lease(items, write));
+                    exchange.record(FetchResult::Lease(Ok(claimed)));
+                }
+                Err(_) => exchange.fail("ProvisionedThroughputExceededException".to_owned()),
+            },
         }
     };
 
@@ -117,7 +131,21 @@ fuzz_target!(|data: &[u8]| {
         let body: serde_json::Value =
             serde_json::from_str(response.body.as_deref().expect("a refusal has a body"))
                 .expect("a refusal's body is JSON");
-        assert_eq!(body, serde_json::json!({"error": &*decision.reason}));
+        let mut body = body
+            .as_object()
+            .expect("a refusal's body is an object")
+            .clone();
+        assert_eq!(body.remove("error"), Some(decision.reason.clone().into()));
+        if decision.reason == "device_limit" {
+            // Counts only, nothing identifying the other devices.
+            let mut count = |field| body.remove(field).and_then(|n| n.as_u64());
+            let (active, max) = (count("active"), count("max_devices"));
+            assert!(
+                matches!((active, max), (Some(a), Some(m)) if a >= m),
+                "{active:?}/{max:?}"
+            );
+        }
+        assert!(body.is_empty(), "a refusal names its reason only: {body:?}");
         assert!(response.header_values("set-cookie").is_empty());
         return;
     }
@@ -127,6 +155,24 @@ fuzz_target!(|data: &[u8]| {
         granted_only_when_entitled(&request, &table, decision.entitlement_source);
     }
 });
+
+/// One conditional lease write on `items`: performed (put or delete) if
+/// its condition holds over the item at its key.
+fn write_lease(items: &mut Vec<Item>, write: &LeaseWrite) -> bool {
+    let key = write.key();
+    let at = items.iter().position(|item| {
+        key.iter()
+            .all(|(name, value)| item.get(name) == Some(value))
+    });
+    if !write.holds(at.map(|i| &items[i])) {
+        return false;
+    }
+    if let Some(i) = at {
+        items.remove(i);
+    }
+    items.extend(write.item());
+    true
+}
 
 /// Checked independently of the core: from the raw header and the raw items.
 fn granted_only_when_entitled(
