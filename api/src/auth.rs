@@ -4,7 +4,7 @@
 //! client could forge. Verified tokens are cached with moka until they
 //! expire; the JWKS is refetched on an unknown kid within the penalty box.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,16 +18,39 @@ use reelgate_shared::jwt::{
 
 use crate::problem::Problem;
 
-/// The HTTP client JWKS fetches use (re-exported so hosts need no reqwest).
-pub type HttpClient = reqwest::Client;
+/// The HTTP client JWKS fetches use, built on the first fetch. Building it
+/// loads the system's CA roots (a few ms, a second load beside the AWS
+/// SDK's), which a cold start would otherwise pay before its first event
+/// though the JWKS is only fetched for a token with an unknown kid.
+#[derive(Clone, Default)]
+pub struct HttpClient(OnceLock<reqwest::Client>);
+
+impl HttpClient {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The client, built now if this is the first use. A client that cannot
+    /// be built (no usable TLS roots) fails this fetch, logged; the next
+    /// fetch tries again.
+    fn get(&self) -> Option<&reqwest::Client> {
+        if let Some(client) = self.0.get() {
+            return Some(client);
+        }
+        match reqwest::Client::builder().build() {
+            Ok(client) => Some(self.0.get_or_init(|| client)),
+            Err(error) => {
+                tracing::warn!(%error, "cannot build the JWKS HTTP client");
+                None
+            }
+        }
+    }
+}
 
 /// Where a JWKS comes from: HTTP in AWS; the local stack hands its own over.
 #[derive(Clone)]
 pub enum JwksSource {
-    Http {
-        url: String,
-        client: reqwest::Client,
-    },
+    Http { url: String, client: HttpClient },
     Fixed,
 }
 
@@ -99,6 +122,7 @@ impl Authenticator {
         }
         let fetched = async {
             let response = client
+                .get()?
                 .get(url)
                 .timeout(Duration::from_secs(2))
                 .send()
