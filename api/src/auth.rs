@@ -18,18 +18,42 @@ use reelgate_shared::jwt::{
 
 use crate::problem::Problem;
 
-/// The HTTP client JWKS fetches use (re-exported so hosts need no reqwest).
+/// The HTTP client JWKS fetches use, built on the first fetch. Building it
+/// loads the system's CA roots (a few ms, a second load beside the AWS
+/// SDK's), which a cold start would otherwise pay before its first event
+/// though the JWKS is only fetched for a token with an unknown kid.
 #[cfg(feature = "aws")]
-pub type HttpClient = reqwest::Client;
+#[derive(Clone, Default)]
+pub struct HttpClient(std::sync::OnceLock<reqwest::Client>);
+
+#[cfg(feature = "aws")]
+impl HttpClient {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The client, built now if this is the first use. A client that cannot
+    /// be built (no usable TLS roots) fails this fetch, logged; the next
+    /// fetch tries again.
+    fn get(&self) -> Option<&reqwest::Client> {
+        if let Some(client) = self.0.get() {
+            return Some(client);
+        }
+        match reqwest::Client::builder().build() {
+            Ok(client) => Some(self.0.get_or_init(|| client)),
+            Err(error) => {
+                tracing::warn!(%error, "cannot build the JWKS HTTP client");
+                None
+            }
+        }
+    }
+}
 
 /// Where a JWKS comes from: HTTP in AWS; the local stack hands its own over.
 #[derive(Clone)]
 pub enum JwksSource {
     #[cfg(feature = "aws")]
-    Http {
-        url: String,
-        client: reqwest::Client,
-    },
+    Http { url: String, client: HttpClient },
     Fixed,
 }
 
@@ -106,6 +130,7 @@ impl Authenticator {
         }
         let fetched = async {
             let response = client
+                .get()?
                 .get(url)
                 .timeout(Duration::from_secs(2))
                 .send()

@@ -516,6 +516,7 @@ async fn the_api_function_refuses_to_start_without_its_secret_and_names_it() {
         .unwrap();
     assert!(!status.unwrap().success());
     assert!(output.contains("reelgate/absent"), "{output}");
+    assert!(output.contains("REELGATE_WEBHOOK_SECRET_ARN"), "{output}");
 }
 
 #[tokio::test]
