@@ -53,7 +53,10 @@ impl HttpClient {
 #[derive(Clone)]
 pub enum JwksSource {
     #[cfg(feature = "aws")]
-    Http { url: String, client: HttpClient },
+    Http {
+        url: String,
+        client: HttpClient,
+    },
     Fixed,
 }
 
