@@ -1,6 +1,9 @@
 //! Benchmark (not a test): the API function's cold start beside the floor a
 //! user would pick, a bare `lambda_http` hello-world (`lambda_http_floor`),
-//! both release builds for this machine, started the way Lambda starts a
+//! and beside the same hello-world doing the AWS work at init that any
+//! function with the API's job does by hand (`lambda_http_sdk_floor`: AWS
+//! config, its two secrets, a DynamoDB client), all release builds for this
+//! machine, started the way Lambda starts a
 //! `provided.al2023` function: a fresh process with the runtime's address
 //! in `AWS_LAMBDA_RUNTIME_API`, polling a Lambda Runtime API that this
 //! program serves on loopback (as `api/tests/lambda_runtime.rs` does).
@@ -226,8 +229,9 @@ fn median(mut xs: Vec<Duration>) -> (f64, f64) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [api, floor] = <[String; 2]>::try_from(args)
-        .expect("usage: bench_lambda_init API_BINARY FLOOR_BINARY (scripts/bench-lambda-init)");
+    let [api, floor, sdk_floor] = <[String; 3]>::try_from(args).expect(
+        "usage: bench_lambda_init API_BINARY FLOOR_BINARY SDK_FLOOR_BINARY (scripts/bench-lambda-init)",
+    );
     let moto = moto_server();
     let signing_key =
         std::fs::read_to_string(repo_root().join("shared/tests/keys/p256.pkcs8.pem")).unwrap();
@@ -306,6 +310,12 @@ async fn main() {
             env: &[],
             status: 200,
         },
+        Variant {
+            name: "lambda_http + AWS config, the two secrets, a DynamoDB client (by hand)",
+            binary: &sdk_floor,
+            env: &api_env,
+            status: 200,
+        },
     ];
 
     // One unmeasured run each, checking the answer: the page cache then
@@ -345,7 +355,12 @@ async fn main() {
             f.1
         );
     }
-    let floor = medians[4];
+    let (floor, sdk_floor) = (medians[4], medians[5]);
+    println!(
+        "reelgate-api (as deployed) ÷ the same AWS work by hand, medians: init {:.2}×, first response {:.2}×",
+        medians[0].0.0 / sdk_floor.0.0,
+        medians[0].1.0 / sdk_floor.1.0
+    );
     for (k, label) in [
         (0, "as deployed"),
         (1, "as deployed, one CA bundle"),
