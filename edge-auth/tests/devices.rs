@@ -68,6 +68,7 @@ impl Performer for Io {
                 self.store
                     .snapshot(&keys.user, &keys.video, Consistency::Eventual)
                     .await
+                    .map(Box::new)
                     .map_err(|e| e.to_string()),
             ),
             other => panic!("unexpected {other:?}"),
