@@ -35,7 +35,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use reelgate_tests::tokens::{CLIENT, ISSUER};
-use reelgate_tests::{moto_server, repo_root};
+use reelgate_tests::{create_secret, moto_server, repo_root};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -195,27 +195,6 @@ struct Variant<'a> {
     binary: &'a str,
     env: &'a [(&'static str, String)],
     status: u64,
-}
-
-async fn create_secret(endpoint: &str, name: &str, value: &str) -> String {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&config)
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned()
 }
 
 /// Median and minimum in milliseconds: on a shared machine the minimum is

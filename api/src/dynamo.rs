@@ -232,9 +232,12 @@ impl DynamoStore {
         Ok(output.item().map(from_sdk))
     }
 
-    async fn put(&self, put: store::Put) -> Result<(), StoreError> {
+    /// Performs `put` under its condition: whether the condition held (a
+    /// put without one always does).
+    async fn put(&self, put: store::Put) -> Result<bool, StoreError> {
         let (expression, names, values) = sdk_condition(put.condition);
-        self.client
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_sdk(put.item)))
@@ -242,9 +245,35 @@ impl DynamoStore {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => condition_failed(error),
+        }
+    }
+
+    /// Performs `put`, conditioned on the item read just before it: a
+    /// concurrent change in between is a conflict the caller may retry.
+    async fn put_over(&self, put: store::Put) -> Result<(), StoreError> {
+        if self.put(put).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
+    }
+
+    /// Deletes the item at `key`: whether there was one.
+    async fn delete(&self, key: Item) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(to_sdk(key)))
+            .return_values(ReturnValue::AllOld)
+            .send()
             .await
             .map_err(sdk_error)?;
-        Ok(())
+        Ok(output.attributes().is_some_and(|a| !a.is_empty()))
     }
 
     /// One attempt at applying `event`: `Ok(None)` when a concurrent writer
@@ -378,39 +407,21 @@ impl EntitlementStore for DynamoStore {
         match plan {
             Some(plan) => {
                 let current = self.get(key, true).await?;
-                self.put(store::plan_put(user, &plan, current.as_ref())?)
-                    .await?;
-            }
-            None => {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(to_sdk(key)))
-                    .send()
+                self.put_over(store::plan_put(user, &plan, current.as_ref())?)
                     .await
-                    .map_err(sdk_error)?;
             }
+            None => self.delete(key).await.map(drop),
         }
-        Ok(())
     }
 
     async fn put_grant(&self, user: &UserSub, grant: Grant) -> Result<(), StoreError> {
         let current = self.get(store::grant_key(user, &grant.video), true).await?;
-        self.put(store::grant_put(user, &grant, current.as_ref())?)
+        self.put_over(store::grant_put(user, &grant, current.as_ref())?)
             .await
     }
 
     async fn delete_grant(&self, user: &UserSub, video: &VideoId) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(to_sdk(store::grant_key(user, video))))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(output.attributes().is_some_and(|a| !a.is_empty()))
+        self.delete(store::grant_key(user, video)).await
     }
 }
 
@@ -421,35 +432,11 @@ impl CatalogueStore for DynamoStore {
     }
 
     async fn put_title(&self, title: &Title, write: TitleWrite) -> Result<bool, StoreError> {
-        let put = store::title_put(title, write);
-        let (expression, names, values) = sdk_condition(put.condition);
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_sdk(put.item)))
-            .set_condition_expression(expression)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) => condition_failed(error),
-        }
+        self.put(store::title_put(title, write)).await
     }
 
     async fn delete_title(&self, video: &VideoId) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(to_sdk(store::title_key(video))))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(output.attributes().is_some_and(|a| !a.is_empty()))
+        self.delete(store::title_key(video)).await
     }
 }
 

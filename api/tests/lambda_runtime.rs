@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use reelgate_api::dynamo::DynamoStore;
 use reelgate_tests::tokens::{self, CLIENT, ISSUER};
-use reelgate_tests::{dynamodb_client, dynamodb_local, moto_server, repo_root};
+use reelgate_tests::{create_secret, dynamodb_client, dynamodb_local, moto_server, repo_root};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
@@ -331,27 +331,6 @@ fn http_answer(answer: Result<Value, Value>) -> (u16, Value) {
         .map(|b| serde_json::from_str(b).unwrap_or(Value::String(b.to_owned())))
         .unwrap_or(Value::Null);
     (status, body)
-}
-
-async fn create_secret(endpoint: &str, name: &str, value: &str) -> String {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&config)
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned()
 }
 
 fn now() -> u64 {

@@ -2,6 +2,8 @@
 //! the tools `scripts/setup` installs, and a seeded random source so a
 //! differential failure can be replayed.
 
+pub mod api;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -211,17 +213,37 @@ pub fn moto_server() -> Server {
     )
 }
 
-/// A DynamoDB client for a local endpoint with dummy credentials.
-pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// The AWS config of a local endpoint (DynamoDB Local, moto_server) with
+/// dummy credentials, in us-east-1.
+pub async fn local_aws(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
         .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&config)
+        .await
+}
+
+/// A DynamoDB client for a local endpoint with dummy credentials.
+pub async fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&local_aws(endpoint).await)
+}
+
+/// Creates the secret `name` holding `value` in the Secrets Manager at
+/// `endpoint` (moto_server); its ARN.
+pub async fn create_secret(endpoint: &str, name: &str, value: &str) -> String {
+    aws_sdk_secretsmanager::Client::new(&local_aws(endpoint).await)
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned()
 }
 
 /// Test tokens: the one minting helper, shared with every crate's tests.

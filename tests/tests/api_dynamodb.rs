@@ -3,84 +3,26 @@
 //! refunds, bad input that writes nothing, signed URLs and the admin service.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use reelgate_api::auth::{Authenticator, JwksSource, now};
+use reelgate_api::auth::now;
 use reelgate_api::dynamo::DynamoStore;
-use reelgate_api::{App, router, webhook};
+use reelgate_api::webhook;
 use reelgate_shared::cloudfront::validator;
-use reelgate_shared::config::ApiConfig;
 use reelgate_shared::crypto::native::{PublicKeySet, SigningKey};
 use reelgate_shared::entitlement::PaymentEvent;
 use reelgate_shared::store::{Consistency, EntitlementStore};
 use reelgate_shared::{EpochSeconds, KeyPairId, UserSub, VideoId};
-use reelgate_tests::{dynamodb_client, dynamodb_local, tokens};
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use reelgate_tests::api::{ApiOnDynamoDb, SIGNING_KEY, WEBHOOK_SECRET, api_on_dynamodb, send};
+use reelgate_tests::tokens;
+use serde_json::json;
 
-const SECRET: &str = "whsec_test_secret";
-const SIGNING_KEY: &str = include_str!("../../shared/tests/keys/p256.pkcs8.pem");
+const SECRET: &str = WEBHOOK_SECRET;
 
-fn config(table: &str) -> ApiConfig {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("REELGATE_ISSUER", tokens::ISSUER.to_owned()),
-        ("REELGATE_CLIENT_IDS", tokens::CLIENT.to_owned()),
-        ("REELGATE_KEY_PAIR_ID", "K2APITEST".to_owned()),
-        (
-            "REELGATE_RESOURCE_BASE",
-            "https://d111111abcdef8.cloudfront.net".to_owned(),
-        ),
-        ("REELGATE_TABLE", table.to_owned()),
-        ("REELGATE_WEBHOOK_SECRET", SECRET.to_owned()),
-        ("REELGATE_SIGNING_KEY_PEM", SIGNING_KEY.to_owned()),
-    ]);
-    ApiConfig::from_env(&|name| env.get(name).cloned()).expect("test config")
-}
-
-struct Fixture {
-    router: axum::Router,
-    store: DynamoStore,
-    _server: reelgate_tests::Server,
-}
-
-async fn fixture() -> Fixture {
-    let server = dynamodb_local();
-    let store = DynamoStore::new(dynamodb_client(&server.endpoint()).await, "reelgate");
-    assert!(store.create_table_if_missing().await.unwrap());
-    let config = config("reelgate");
-    let app = App {
-        store: store.clone(),
-        auth: Authenticator::new(config.verifier.clone(), tokens::jwks(), JwksSource::Fixed),
-        webhook_secret: SECRET.as_bytes().to_vec(),
-        stripe_webhook_secret: None,
-        signing_key: SigningKey::from_pem(SIGNING_KEY).unwrap(),
-        config,
-    };
-    Fixture {
-        router: router(Arc::new(app)),
-        store,
-        _server: server,
-    }
-}
-
-async fn send(router: &axum::Router, request: Request<Body>) -> (StatusCode, Value, String) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        content_type,
-    )
+async fn fixture() -> ApiOnDynamoDb {
+    api_on_dynamodb(&[]).await
 }
 
 fn webhook_request(body: &str, signature: Option<String>, content_type: &str) -> Request<Body> {
@@ -408,13 +350,13 @@ async fn bad_webhooks_get_the_right_problem_and_write_nothing() {
         ),
     ];
     for (request, status, reason) in cases {
-        let (got, body, content_type) = send(&f.router, request).await;
+        let (got, body, headers) = send(&f.router, request).await;
         assert_eq!(
             (got, body["reason"].as_str()),
             (status, Some(reason)),
             "{body}"
         );
-        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(headers["content-type"], "application/problem+json");
         assert_eq!(body["type"], format!("urn:reelgate:problem:{reason}"));
     }
     assert_eq!(

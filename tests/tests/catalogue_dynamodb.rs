@@ -5,29 +5,20 @@
 //! write nothing) and its decision with a catalogue (free titles, tiers,
 //! licensing windows, unlisted titles) on the DynamoDB store.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use reelgate_api::auth::{Authenticator, JwksSource, now};
+use reelgate_api::auth::now;
 use reelgate_api::dynamo::DynamoStore;
-use reelgate_api::{App, router};
-use reelgate_shared::config::ApiConfig;
-use reelgate_shared::crypto::native::SigningKey;
 use reelgate_shared::entitlement::{Grant, GrantSource, Plan, Title};
 use reelgate_shared::ids::Tier;
 use reelgate_shared::store::{
     CatalogueStore, Consistency, EntitlementStore, MemoryStore, StoreError, TitleWrite,
 };
 use reelgate_shared::{EpochSeconds, UserSub, VideoId};
+use reelgate_tests::api::{self, ApiOnDynamoDb, api_on_dynamodb};
 use reelgate_tests::{dynamodb_client, dynamodb_local, tokens};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const SIGNING_KEY: &str = include_str!("../../shared/tests/keys/p256.pkcs8.pem");
 
 fn title(id: &str) -> Title {
     Title {
@@ -254,42 +245,8 @@ async fn a_hand_edited_title_is_reported_by_attribute_never_trusted() {
     }
 }
 
-struct Fixture {
-    router: axum::Router,
-    store: DynamoStore,
-    _server: reelgate_tests::Server,
-}
-
-async fn fixture() -> Fixture {
-    let server = dynamodb_local();
-    let store = dynamo(&server).await;
-    let env: HashMap<&str, String> = HashMap::from([
-        ("REELGATE_ISSUER", tokens::ISSUER.to_owned()),
-        ("REELGATE_CLIENT_IDS", tokens::CLIENT.to_owned()),
-        ("REELGATE_KEY_PAIR_ID", "K2APITEST".to_owned()),
-        (
-            "REELGATE_RESOURCE_BASE",
-            "https://d111111abcdef8.cloudfront.net".to_owned(),
-        ),
-        ("REELGATE_TABLE", "reelgate".to_owned()),
-        ("REELGATE_WEBHOOK_SECRET", "whsec_x".to_owned()),
-        ("REELGATE_SIGNING_KEY_PEM", SIGNING_KEY.to_owned()),
-        ("REELGATE_CATALOGUE", "true".to_owned()),
-    ]);
-    let config = ApiConfig::from_env(&|name| env.get(name).cloned()).expect("test config");
-    let app = App {
-        store: store.clone(),
-        auth: Authenticator::new(config.verifier.clone(), tokens::jwks(), JwksSource::Fixed),
-        webhook_secret: b"whsec_x".to_vec(),
-        stripe_webhook_secret: None,
-        signing_key: SigningKey::from_pem(SIGNING_KEY).unwrap(),
-        config,
-    };
-    Fixture {
-        router: router(Arc::new(app)),
-        store,
-        _server: server,
-    }
+async fn fixture() -> ApiOnDynamoDb {
+    api_on_dynamodb(&[("REELGATE_CATALOGUE", "true")]).await
 }
 
 struct Reply {
@@ -300,22 +257,18 @@ struct Reply {
 }
 
 async fn send(router: &axum::Router, request: Request<Body>) -> Reply {
-    let response = router.clone().oneshot(request).await.unwrap();
+    let (status, json, headers) = api::send(router, request).await;
     let header = |name: &str| {
-        response
-            .headers()
+        headers
             .get(name)
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default()
     };
-    let (content_type, cache_control) = (header("content-type"), header("cache-control"));
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
     Reply {
         status,
-        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        content_type,
-        cache_control,
+        json,
+        content_type: header("content-type"),
+        cache_control: header("cache-control"),
     }
 }
 

@@ -4,64 +4,21 @@
 //! that names only the payment intent revokes what it bought, subscriptions
 //! set and cancel the plan, and a bad signature or body writes nothing.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use reelgate_api::auth::{Authenticator, JwksSource, now};
+use reelgate_api::auth::now;
 use reelgate_api::dynamo::DynamoStore;
-use reelgate_api::{App, router, webhook};
-use reelgate_shared::config::ApiConfig;
-use reelgate_shared::crypto::native::SigningKey;
+use reelgate_api::webhook;
 use reelgate_shared::ids::PaymentIntentId;
 use reelgate_shared::store::{Consistency, EntitlementStore};
 use reelgate_shared::{UserSub, VideoId};
-use reelgate_tests::{dynamodb_client, dynamodb_local, tokens};
+use reelgate_tests::api::{ApiOnDynamoDb, api_on_dynamodb, send};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const STRIPE_SECRET: &str = "whsec_stripe_dynamodb_test";
-const SIGNING_KEY: &str = include_str!("../../shared/tests/keys/p256.pkcs8.pem");
-
-fn config() -> ApiConfig {
-    let env: HashMap<&str, String> = HashMap::from([
-        ("REELGATE_ISSUER", tokens::ISSUER.to_owned()),
-        ("REELGATE_CLIENT_IDS", tokens::CLIENT.to_owned()),
-        ("REELGATE_KEY_PAIR_ID", "K2APITEST".to_owned()),
-        ("REELGATE_TABLE", "reelgate".to_owned()),
-        ("REELGATE_WEBHOOK_SECRET", "whsec_generic".to_owned()),
-        ("REELGATE_STRIPE_WEBHOOK_SECRET", STRIPE_SECRET.to_owned()),
-        ("REELGATE_SIGNING_KEY_PEM", SIGNING_KEY.to_owned()),
-    ]);
-    ApiConfig::from_env(&|name| env.get(name).cloned()).expect("test config")
-}
-
-struct Fixture {
-    router: axum::Router,
-    store: DynamoStore,
-    _server: reelgate_tests::Server,
-}
-
-async fn fixture(stripe_secret: Option<&str>) -> Fixture {
-    let server = dynamodb_local();
-    let store = DynamoStore::new(dynamodb_client(&server.endpoint()).await, "reelgate");
-    assert!(store.create_table_if_missing().await.unwrap());
-    let config = config();
-    let app = App {
-        store: store.clone(),
-        auth: Authenticator::new(config.verifier.clone(), tokens::jwks(), JwksSource::Fixed),
-        webhook_secret: b"whsec_generic".to_vec(),
-        stripe_webhook_secret: stripe_secret.map(|s| s.as_bytes().to_vec()),
-        signing_key: SigningKey::from_pem(SIGNING_KEY).unwrap(),
-        config,
-    };
-    Fixture {
-        router: router(Arc::new(app)),
-        store,
-        _server: server,
-    }
+async fn fixture(stripe_secret: Option<&str>) -> ApiOnDynamoDb {
+    let stripe = stripe_secret.map(|secret| ("REELGATE_STRIPE_WEBHOOK_SECRET", secret));
+    api_on_dynamodb(&Vec::from_iter(stripe)).await
 }
 
 fn event(id: &str, kind: &str, object: Value) -> String {
@@ -111,22 +68,6 @@ fn signed(body: &str) -> Request<Body> {
             now().get(),
             body.as_bytes(),
         )),
-    )
-}
-
-async fn send(router: &axum::Router, request: Request<Body>) -> (StatusCode, Value, String) {
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        content_type,
     )
 }
 
@@ -302,10 +243,10 @@ async fn bad_signatures_and_bodies_get_400_and_write_nothing() {
         (request(&paid, Some(stale)), "signature_expired"),
         (request(&paid, Some(wrong)), "signature_invalid"),
     ] {
-        let (status, problem, content_type) = send(&f.router, request).await;
+        let (status, problem, headers) = send(&f.router, request).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
         assert_eq!(problem["reason"], reason);
-        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(headers["content-type"], "application/problem+json");
     }
     let mut bad_title = checkout("alice-sub", "demo", "pi_bad");
     bad_title["metadata"]["video_id"] = json!("../etc");
@@ -319,10 +260,10 @@ async fn bad_signatures_and_bodies_get_400_and_write_nothing() {
         ),
         event("evt#4", "invoice.paid", json!({})),
     ] {
-        let (status, problem, content_type) = send(&f.router, signed(&body)).await;
+        let (status, problem, headers) = send(&f.router, signed(&body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {problem}");
         assert_eq!(problem["reason"], "invalid_event");
-        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(headers["content-type"], "application/problem+json");
     }
     let (status, reply, _) = send(
         &f.router,
