@@ -145,10 +145,12 @@ impl EdgeHost {
             .map_err(|e| format!("cannot start node: {e}"))?;
         let url = format!("http://127.0.0.1:{port}/");
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            // Not a socket connected to itself (the kernel can pick the
+            // polled port as the source while nothing listens on it).
+            let listening = tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
-                .is_ok()
-            {
+                .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok());
+            if listening {
                 return Ok(Self::Bundle {
                     _node: Box::new(child),
                     _dir: copy,

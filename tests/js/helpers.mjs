@@ -120,7 +120,9 @@ async function waitForPort(port, child, timeoutMs = 30000) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     const open = await new Promise((done) => {
       const socket = new net.Socket();
-      socket.once("connect", () => { socket.destroy(); done(true); });
+      // A socket connected to itself is not a server: polling a closed
+      // ephemeral port, the kernel can pick that port as the source too.
+      socket.once("connect", () => { const self = socket.localPort === socket.remotePort; socket.destroy(); done(!self); });
       socket.once("error", () => done(false));
       socket.connect(port, "127.0.0.1");
     });

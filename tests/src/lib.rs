@@ -161,12 +161,23 @@ fn wait_for_port(port: u16, child: &mut std::process::Child, what: &str) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited early with {status}");
         }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if listening(port) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(150));
     }
     panic!("{what} did not open port {port} within 60 s");
+}
+
+/// Whether a server listens on 127.0.0.1:`port`. A connection that is its
+/// own peer is not one: polling a closed port in the ephemeral range, the
+/// kernel can pick that same port as the source, and the socket then
+/// connects to itself (TCP simultaneous open), which looked like a server
+/// that was not there yet and failed the test's first request with
+/// "connection refused".
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|stream| stream.local_addr().ok() != stream.peer_addr().ok())
 }
 
 fn start(program: PathBuf, args: &[String], what: &str) -> Server {

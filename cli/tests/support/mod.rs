@@ -50,7 +50,7 @@ pub fn start(extra: &[&str]) -> Dev {
                 log.display()
             );
         }
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if reelgate_tests::listening(port) {
             return Dev {
                 child,
                 base: format!("http://127.0.0.1:{port}"),
