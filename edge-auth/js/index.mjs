@@ -8,7 +8,7 @@
 
 import { readFileSync } from "node:fs";
 import { createPublicKey, sign, verify } from "node:crypto";
-import { signingKeys } from "./signing-key.mjs";
+import { preloadSdk, signingKeys } from "./signing-key.mjs";
 
 const coldStart = process.hrtime.bigint();
 const here = new URL(".", import.meta.url);
@@ -67,6 +67,9 @@ const host = {
   },
 };
 
+// A key kept in Secrets Manager needs the SDK: its import runs while the
+// WebAssembly below compiles.
+preloadSdk(config.signing);
 const wasmFile = readFileSync(new URL("reelgate_edge.wasm", here));
 const { instance } = await WebAssembly.instantiate(wasmFile, { host });
 const core = instance.exports;

@@ -33,9 +33,29 @@ export function arnInRegion(arn, region) {
   return parts.join(":");
 }
 
+/// The SDK's module, imported once. `preloadSdk` starts the import before
+/// the host compiles its WebAssembly, so the two overlap at cold start
+/// (V8 compiles WebAssembly off the main thread); a failed import is tried
+/// again by the next load.
+let sdk = null;
+function secretsManager() {
+  sdk ??= import("@aws-sdk/client-secrets-manager").catch((error) => {
+    sdk = null;
+    throw error;
+  });
+  return sdk;
+}
+
+/// Starts importing the SDK when `signing` (the config's `signing` object)
+/// keeps a key in Secrets Manager; otherwise does nothing. Never throws.
+export function preloadSdk(signing) {
+  const slots = [signing, signing?.next];
+  if (slots.some((slot) => slot?.private_key_secret_arn)) secretsManager().catch(() => {});
+}
+
 const clients = new Map();
 async function readSecret(arn, region, deadline) {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+  const { SecretsManagerClient, GetSecretValueCommand } = await secretsManager();
   if (!clients.has(region)) {
     clients.set(region, new SecretsManagerClient({
       region,
