@@ -22,13 +22,21 @@ pub struct NativeHost {
     jwks: String,
 }
 
-/// The I/O of one request: the store it reads and the JWKS it serves.
-struct Io<'a, S> {
+/// The I/O of one request: the store it reads and writes leases in, and
+/// the JWKS a refetch gets. Public so tests can wrap it (count what the
+/// core asks for) without performing the fetches a second way.
+pub struct StoreIo<'a, S> {
     store: &'a S,
     jwks: &'a str,
 }
 
-impl<S: EntitlementStore + LeaseStore> Performer for Io<'_, S> {
+impl<'a, S> StoreIo<'a, S> {
+    pub fn new(store: &'a S, jwks: &'a str) -> Self {
+        Self { store, jwks }
+    }
+}
+
+impl<S: EntitlementStore + LeaseStore> Performer for StoreIo<'_, S> {
     async fn perform(&self, fetch: &Fetch) -> FetchResult {
         match fetch {
             Fetch::Entitlement { keys, .. } => FetchResult::Entitlement(
@@ -69,10 +77,12 @@ impl NativeHost {
         store: &S,
         now: EpochSeconds,
     ) -> Answer {
-        let io = Io {
-            store,
-            jwks: &self.jwks,
-        };
-        drive(&self.edge, &io, request, || now).await
+        drive(
+            &self.edge,
+            &StoreIo::new(store, &self.jwks),
+            request,
+            || now,
+        )
+        .await
     }
 }

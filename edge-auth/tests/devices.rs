@@ -9,14 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use reelgate_edge::driver::Performer;
 use reelgate_edge::event::{HeaderValue, Request};
 use reelgate_edge::log::EntitlementSource;
+use reelgate_edge::native::StoreIo;
 use reelgate_edge::{Answer, Edge, Fetch, FetchResult, drive};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{NativeCrypto, SigningKey};
 use reelgate_shared::devices::DeviceLimit;
 use reelgate_shared::entitlement::Plan;
-use reelgate_shared::store::{
-    Consistency, EntitlementStore, LeaseStore, MemoryStore, claim_in_order, leases_from_items,
-};
+use reelgate_shared::store::{EntitlementStore, MemoryStore};
 use reelgate_shared::test_support;
 use reelgate_shared::{EpochSeconds, UserSub};
 use serde_json::json;
@@ -50,29 +49,16 @@ struct Io {
 
 impl Performer for Io {
     async fn perform(&self, fetch: &Fetch) -> FetchResult {
-        match fetch {
-            Fetch::Leases { query, .. } => {
-                self.reads.fetch_add(1, Ordering::SeqCst);
-                let items = self.store.leases(query).await.unwrap();
-                FetchResult::Leases(leases_from_items(&items).map_err(|e| e.to_string()))
-            }
-            Fetch::Lease { writes, .. } => {
-                self.writes.fetch_add(1, Ordering::SeqCst);
-                FetchResult::Lease(
-                    claim_in_order(&self.store, writes)
-                        .await
-                        .map_err(|e| e.to_string()),
-                )
-            }
-            Fetch::Entitlement { keys, .. } => FetchResult::Entitlement(
-                self.store
-                    .snapshot(&keys.user, &keys.video, Consistency::Eventual)
-                    .await
-                    .map(Box::new)
-                    .map_err(|e| e.to_string()),
-            ),
+        let counter = match fetch {
+            Fetch::Leases { .. } => Some(&self.reads),
+            Fetch::Lease { .. } => Some(&self.writes),
+            Fetch::Entitlement { .. } => None,
             other => panic!("unexpected {other:?}"),
+        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::SeqCst);
         }
+        StoreIo::new(&self.store, "").perform(fetch).await
     }
 }
 
