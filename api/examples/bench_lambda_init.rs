@@ -31,11 +31,11 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use reelgate_tests::tokens::{CLIENT, ISSUER};
-use reelgate_tests::{create_secret, moto_server, repo_root};
+use reelgate_tests::{create_secret, moto_server, repo_root, runtime_invocation};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -62,28 +62,7 @@ async fn next(State(sample): State<Arc<Sample>>) -> Response {
         // waiting until it is killed, as an idle Lambda sandbox does.
         std::future::pending::<()>().await;
     }
-    let mut response = event().to_string().into_response();
-    let deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        + 30_000;
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("lambda-runtime-aws-request-id", "bench-1".to_owned()),
-        ("lambda-runtime-deadline-ms", deadline.to_string()),
-        (
-            "lambda-runtime-invoked-function-arn",
-            "arn:aws:lambda:us-east-1:123456789012:function:reelgate-api".to_owned(),
-        ),
-        (
-            "lambda-runtime-trace-id",
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".to_owned(),
-        ),
-    ] {
-        headers.insert(name, HeaderValue::from_str(&value).unwrap());
-    }
-    response
+    runtime_invocation("bench-1", "reelgate-api", event().to_string())
 }
 
 async fn respond(State(sample): State<Arc<Sample>>, body: Bytes) -> StatusCode {

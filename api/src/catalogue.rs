@@ -92,17 +92,18 @@ fn title_from(bytes: &[u8], video: VideoId) -> Result<Title, Problem> {
     .map_err(|e| invalid(e.reason(), e.to_string()))
 }
 
-/// The `id` of a create body, read before the rest so a bad id is named.
-fn body_id(bytes: &[u8]) -> Result<VideoId, Problem> {
+/// The body's `id`, if it names one, read before the rest so a bad id is
+/// named (`invalid_video_id`) on create and on replace alike.
+fn body_id(bytes: &[u8]) -> Result<Option<VideoId>, Problem> {
     #[derive(Deserialize)]
     struct Id {
         id: Option<String>,
     }
-    let id = serde_json::from_slice::<Id>(bytes)
+    serde_json::from_slice::<Id>(bytes)
         .map_err(|e| invalid("invalid_body", e.to_string()))?
         .id
-        .ok_or_else(|| invalid("invalid_body", "id is required"))?;
-    VideoId::parse(&id).map_err(|e| invalid("invalid_video_id", e.to_string()))
+        .map(|id| VideoId::parse(&id).map_err(|e| invalid("invalid_video_id", e.to_string())))
+        .transpose()
 }
 
 pub(crate) async fn create_title<S: CatalogueStore>(
@@ -112,7 +113,8 @@ pub(crate) async fn create_title<S: CatalogueStore>(
     body: Body,
 ) -> Result<Response, Problem> {
     let bytes = json_body(&headers, body).await?;
-    let title = title_from(&bytes, body_id(&bytes)?)?;
+    let video = body_id(&bytes)?.ok_or_else(|| invalid("invalid_body", "id is required"))?;
+    let title = title_from(&bytes, video)?;
     if !app.store.put_title(&title, TitleWrite::Create).await? {
         return Err(Problem::new(
             StatusCode::CONFLICT,
@@ -132,7 +134,7 @@ pub(crate) async fn replace_title<S: CatalogueStore>(
     body: Body,
 ) -> Result<Response, Problem> {
     let bytes = json_body(&headers, body).await?;
-    if body_id(&bytes).is_ok_and(|id| id != video) {
+    if body_id(&bytes)?.is_some_and(|id| id != video) {
         return Err(invalid("invalid_body", "the body's id is not the path's"));
     }
     let title = title_from(&bytes, video)?;
@@ -196,5 +198,7 @@ mod tests {
         );
         let body = br#"{"id":"a/b","name":"x"}"#;
         assert_eq!(body_id(body).unwrap_err().reason, "invalid_video_id");
+        // A replace body may leave the id to its path.
+        assert_eq!(body_id(br#"{"name":"x"}"#).unwrap(), None);
     }
 }

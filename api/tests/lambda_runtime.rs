@@ -16,12 +16,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use reelgate_api::dynamo::DynamoStore;
 use reelgate_tests::tokens::{self, CLIENT, ISSUER};
-use reelgate_tests::{create_secret, dynamodb_client, dynamodb_local, moto_server, repo_root};
+use reelgate_tests::{
+    create_secret, dynamodb_client, dynamodb_local, moto_server, repo_root, runtime_invocation,
+};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
@@ -119,28 +121,7 @@ async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
         .lock()
         .unwrap()
         .insert(pending.id.clone(), pending.answer);
-    let deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        + 30_000;
-    let mut response = pending.event.into_response();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        ("lambda-runtime-aws-request-id", pending.id),
-        ("lambda-runtime-deadline-ms", deadline.to_string()),
-        (
-            "lambda-runtime-invoked-function-arn",
-            "arn:aws:lambda:us-east-1:123456789012:function:reelgate".to_owned(),
-        ),
-        (
-            "lambda-runtime-trace-id",
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".to_owned(),
-        ),
-    ] {
-        headers.insert(name, HeaderValue::from_str(&value).unwrap());
-    }
-    response
+    runtime_invocation(&pending.id, "reelgate", pending.event)
 }
 
 fn settle(state: &RuntimeState, id: &str, answer: Result<Value, Value>) -> StatusCode {

@@ -87,16 +87,10 @@ impl<C: Crypto + KeyRing> Edge<C> {
         fetched: &Fetched,
         decision: &mut Decision,
     ) -> Entitlement {
-        let fetched_snapshot = match &fetched.entitlement {
-            Some(Ok(snapshot)) => {
-                if self.config.catalogue {
-                    self.remember_title(video, snapshot, now);
-                }
-                Some(Ok(snapshot))
-            }
-            Some(Err(error)) => Some(Err(error)),
-            None => None,
-        };
+        let fetched_snapshot = fetched.entitlement.as_ref();
+        if let (true, Some(Ok(snapshot))) = (self.config.catalogue, fetched_snapshot) {
+            self.remember_title(video, snapshot, now);
+        }
         let listing = if !self.config.catalogue {
             Listing::Unchecked
         } else if let Some(title) = self.titles.get(video, now) {

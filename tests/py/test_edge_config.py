@@ -185,6 +185,22 @@ class EdgeConfigCustomResource(unittest.TestCase):
             z.extractall(directory)
         return directory
 
+    def check_config(self, directory, mode):
+        """The bundle's own validator (check-config.mjs) on a published config; it must pass."""
+        check = subprocess.run(
+            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, mode],
+            capture_output=True, text=True, check=False,
+        )
+        self.assertEqual(check.returncode, 0, check.stderr)
+        return check
+
+    def check_as_deployed(self, directory, config):
+        """The deployment rules on `config`, with the JWKS URL the template writes (the pool's
+        https URL) in place of this test's loopback server, the only loopback thing in it."""
+        with open(os.path.join(directory, "config.json"), "w") as f:
+            json.dump({**config, "jwks_url": f"{config['issuer']}/.well-known/jwks.json"}, f)
+        return self.check_config(directory, "--deploy")
+
     def versions(self):
         return [v["Version"] for v in self.lam.list_versions_by_function(FunctionName=FUNCTION)["Versions"]]
 
@@ -202,22 +218,10 @@ class EdgeConfigCustomResource(unittest.TestCase):
         reply = self.run_request(self.package, "Create", self.config())
         self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
         directory = self.published(reply["Data"]["VersionArn"])
-        check = subprocess.run(
-            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, "--dev"],
-            capture_output=True, text=True, check=False,
-        )
-        self.assertEqual(check.returncode, 0, check.stderr)
+        self.check_config(directory, "--dev")
         with open(os.path.join(directory, "config.json")) as f:
             config = json.load(f)
-        # The deployment rules too, with the JWKS URL the template writes (the pool's https URL)
-        # in place of this test's loopback server, the only loopback thing in it.
-        with open(os.path.join(directory, "config.json"), "w") as f:
-            json.dump({**config, "jwks_url": f"{config['issuer']}/.well-known/jwks.json"}, f)
-        check = subprocess.run(
-            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, "--deploy"],
-            capture_output=True, text=True, check=False,
-        )
-        self.assertEqual(check.returncode, 0, check.stderr)
+        self.check_as_deployed(directory, config)
         self.assertNotIn("allow_public_test_keys", config)
         self.assertNotIn("private_key_pem", config["signing"])
         self.assertEqual(config["jwks"], Loopback.jwks)
@@ -279,14 +283,7 @@ class EdgeConfigCustomResource(unittest.TestCase):
         with open(os.path.join(directory, "config.json")) as f:
             config = json.load(f)
         self.assertEqual(config["network_hint"], {"key_id": "k1", "key": self.hint_key})
-        # The bundle's own validator, with the deployment rules (the JWKS URL as the template writes it).
-        with open(os.path.join(directory, "config.json"), "w") as f:
-            json.dump({**config, "jwks_url": f"{config['issuer']}/.well-known/jwks.json"}, f)
-        check = subprocess.run(
-            ["node", os.path.join(ROOT, "edge-auth/js/check-config.mjs"), directory, "--deploy"],
-            capture_output=True, text=True, check=False,
-        )
-        self.assertEqual(check.returncode, 0, check.stderr)
+        check = self.check_as_deployed(directory, config)
         self.assertNotIn(self.hint_key, check.stdout + check.stderr)
 
     def test_without_the_secret_property_the_edge_logs_no_hint(self):

@@ -257,5 +257,43 @@ pub async fn create_secret(endpoint: &str, name: &str, value: &str) -> String {
         .to_owned()
 }
 
+/// One invocation as Lambda's Runtime API hands it out on
+/// `GET /runtime/invocation/next`: the event as the body, and the request
+/// id, a deadline 30 s away, the function's ARN and a trace id as headers
+/// (what `lambda_runtime` reads), for the tests and benchmarks that start
+/// a function under an emulated runtime.
+pub fn runtime_invocation(
+    request_id: &str,
+    function: &str,
+    event: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is past 1970")
+        .as_millis()
+        + 30_000;
+    let mut response = event.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("lambda-runtime-aws-request-id", request_id.to_owned()),
+        ("lambda-runtime-deadline-ms", deadline.to_string()),
+        (
+            "lambda-runtime-invoked-function-arn",
+            format!("arn:aws:lambda:us-east-1:123456789012:function:{function}"),
+        ),
+        (
+            "lambda-runtime-trace-id",
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1".to_owned(),
+        ),
+    ] {
+        headers.insert(
+            name,
+            axum::http::HeaderValue::from_str(&value).expect("a header value"),
+        );
+    }
+    response
+}
+
 /// Test tokens: the one minting helper, shared with every crate's tests.
 pub use reelgate_shared::test_support as tokens;

@@ -387,6 +387,21 @@ async fn admins_write_the_catalogue_anyone_lists_it_and_bad_bodies_write_nothing
     )
     .await;
     assert_eq!(mismatch.json["reason"], "invalid_body");
+    // A malformed id in a replace body is named, not ignored.
+    let malformed = send(
+        &f.router,
+        with_body(
+            "PUT",
+            "/api/admin/titles/members",
+            &admin,
+            r#"{"id":"a/b","name":"G"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (malformed.status, malformed.json["reason"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_video_id"))
+    );
 
     let listed = send(
         &f.router,
