@@ -6,8 +6,9 @@
 // Then the device limit's cost on the session path (§12 "Devices"): the
 // lease read and conditional write against DynamoDB Local, and a count of
 // the store operations each kind of request makes.
-// Usage: scripts/bench-edge [--devices]   (builds the bundle first;
-//        --devices runs the device-lease part alone)
+// Usage: scripts/bench-edge [--devices | --rss]   (builds the bundle first;
+//        --devices runs the device-lease part alone, --rss the inline-key
+//        cold-start row and the RSS row alone)
 import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -92,6 +93,14 @@ function coldStart(kind, pem, secretArn = null) {
   const script = `
     let logged = 0;
     console.log = (line) => { logged += line.length; };
+    // The bundle's WebAssembly instance, to report its linear memory beside the RSS.
+    let core;
+    const instantiate = WebAssembly.instantiate;
+    WebAssembly.instantiate = async (...args) => {
+      const result = await instantiate(...args);
+      core = (result.instance ?? result).exports;
+      return result;
+    };
     const { loadBundle, config, event, bearer, token } = await import(${JSON.stringify(join(root, "tests/js/helpers.mjs"))});
     const tok = token({ "reelgate:ent": "v=1;g=demo;c=1" });
     const secretArn = ${JSON.stringify(secretArn)};
@@ -115,7 +124,11 @@ function coldStart(kind, pem, secretArn = null) {
     if (r.status !== "200") throw new Error("cold start failed");
     const t2 = performance.now();
     for (let i = 0; i < 2000; i++) await handler(event({ headers: bearer(token({ sub: "u" + i, "reelgate:ent": "v=1;g=demo;c=1" })) }));
-    process.stdout.write(JSON.stringify({ cold_ms: t2 - t1, rss_mb: process.memoryUsage().rss / 1048576 }));`;
+    const memory = process.memoryUsage();
+    process.stdout.write(JSON.stringify({
+      cold_ms: t2 - t1, rss_mb: memory.rss / 1048576, heap_mb: memory.heapTotal / 1048576,
+      wasm_mb: core ? core.memory.buffer.byteLength / 1048576 : 0,
+    }));`;
   const out = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: join(root, "tests/js"), encoding: "utf8", env: { ...process.env, REELGATE_BENCH_CHILD: "1" } });
   if (out.status !== 0) throw new Error(out.stderr);
   return JSON.parse(out.stdout);
@@ -290,10 +303,33 @@ async function devicesBench() {
   }
 }
 
+/// The cold-start row (key inline): 5 fresh processes per side, interleaved; their RSS
+/// after 2 000 viewers feeds `printRss`.
+function coldStarts() {
+  const cold = { ours: [], peer: [] };
+  for (let i = 0; i < 5; i += 1) {
+    cold.ours.push(coldStart("ours", EC_PEM));
+    cold.peer.push(coldStart("peer", EC_PEM));
+  }
+  const coldOurs = median(cold.ours.map((c) => c.cold_ms));
+  const coldPeer = median(cold.peer.map((c) => c.cold_ms));
+  console.log(`cold start to first cookie (ECDSA) | ${coldOurs.toFixed(1)} ms | ${coldPeer.toFixed(1)} ms | ${(coldPeer / coldOurs).toFixed(2)}× | ≥2×`);
+  return cold;
+}
+
+function printRss(cold) {
+  const of = (side, field) => median(cold[side].map((c) => c[field]));
+  const [rssOurs, rssPeer] = [of("ours", "rss_mb"), of("peer", "rss_mb")];
+  console.log(`RSS after 2000 requests | ${rssOurs.toFixed(1)} MB | ${rssPeer.toFixed(1)} MB | ours − peer = ${(rssOurs - rssPeer).toFixed(1)} MB | ≤ +8 MB`);
+  console.log(`  of which JS heap | ${of("ours", "heap_mb").toFixed(1)} MB | ${of("peer", "heap_mb").toFixed(1)} MB | WebAssembly memory ${of("ours", "wasm_mb").toFixed(1)} MB |`);
+}
+
 export { peerHandler };
 
 if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer") && process.argv.includes("--devices")) {
   await devicesBench();
+} else if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer") && process.argv.includes("--rss")) {
+  printRss(coldStarts());
 } else if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer")) {
   // Our bundle builds one JSON log line per request (a real cost, kept);
   // writing it to a terminal is not what Lambda does, so it goes nowhere.
@@ -330,14 +366,7 @@ if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer") && p
   for (const f of floors) {
     console.log(`crypto alone, fresh token and title (${f.name}) | ${f.us.toFixed(1)} | ${f.peer.toFixed(1)} | ${(f.peer / f.us).toFixed(2)}× at most |`);
   }
-  const cold = { ours: [], peer: [] };
-  for (let i = 0; i < 5; i += 1) {
-    cold.ours.push(coldStart("ours", EC_PEM));
-    cold.peer.push(coldStart("peer", EC_PEM));
-  }
-  const coldOurs = median(cold.ours.map((c) => c.cold_ms));
-  const coldPeer = median(cold.peer.map((c) => c.cold_ms));
-  console.log(`cold start to first cookie (ECDSA) | ${coldOurs.toFixed(1)} ms | ${coldPeer.toFixed(1)} ms | ${(coldPeer / coldOurs).toFixed(2)}× | ≥2×`);
+  const cold = coldStarts();
   // The same, with the key in Secrets Manager (moto_server on loopback) as deployed.
   const moto = await startMoto();
   try {
@@ -352,9 +381,7 @@ if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer") && p
   } finally {
     moto.child.kill("SIGTERM");
   }
-  const rssOurs = median(cold.ours.map((c) => c.rss_mb));
-  const rssPeer = median(cold.peer.map((c) => c.rss_mb));
-  console.log(`RSS after 2000 requests | ${rssOurs.toFixed(1)} MB | ${rssPeer.toFixed(1)} MB | ours − peer = ${(rssOurs - rssPeer).toFixed(1)} MB | ≤ +8 MB`);
+  printRss(cold);
   console.log(`dist/edge-auth.zip | ${statSync(join(root, "dist/edge-auth.zip")).size} bytes | | | ≤ 65536`);
   await devicesBench();
 }
