@@ -135,65 +135,80 @@ function coldStart(kind, pem, secretArn = null) {
   return JSON.parse(out.stdout);
 }
 
-/// Median µs of one RS256 verify (the token's own signature) plus one
-/// policy signature with `pem`, both with KeyObjects made once.
-function cryptoFloor(pem, tokens) {
-  const publicKey = createPublicKey({ key: jwk("test-1"), format: "jwk" });
-  const privateKey = createPrivateKey(pem);
-  const parts = tokens.map((t) => t.split("."));
-  const policy = (i) => JSON.stringify({ Statement: [{ Resource: `${BASE}/videos/t${i}/*`, Condition: { DateLessThan: { "AWS:EpochTime": 1800000000 } } }] });
-  const rounds = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < PER_ROUND; i += 1) {
-      const [h, p, sig] = parts[(round * PER_ROUND + i) % parts.length];
-      if (!verify("sha256", Buffer.from(`${h}.${p}`), publicKey, Buffer.from(sig, "base64url"))) throw new Error("bad token");
-      sign("sha1", Buffer.from(policy(i)), privateKey);
-    }
-    rounds.push(Number(process.hrtime.bigint() - start) / 1000 / PER_ROUND);
-  }
-  return median(rounds);
-}
-
-/// Median µs per request that `handler` spends inside node:crypto's `sign`
-/// and `verify` (what the bundle calls), and the median µs per request
-/// overall, over the same requests as a scenario. The two functions are
-/// wrapped only for this pass (`syncBuiltinESMExports` reaches the bundle's
-/// own imports), so the scenario rows are timed without the wrapper. This
-/// is the crypto floor as the handler meets it: between requests the rest
-/// of the handler evicts what a tight loop of signatures keeps in cache.
-async function cryptoInHandler(handler, make) {
+/// Wraps node:crypto's `sign` and `verify` (what the bundle calls) to time
+/// them; `syncBuiltinESMExports` reaches the bundle's own imports. Returns
+/// the reading and the function that restores the originals.
+function timeCrypto() {
   const crypto = createRequire(import.meta.url)("node:crypto");
   const originals = { sign: crypto.sign, verify: crypto.verify };
-  let spent = 0n;
-  let calls = 0;
+  const spent = { us: 0, calls: 0 };
   for (const [name, inner] of Object.entries(originals)) {
     crypto[name] = function timed(...args) {
       const start = process.hrtime.bigint();
       try {
         return inner.apply(this, args);
       } finally {
-        spent += process.hrtime.bigint() - start;
-        calls += 1;
+        spent.us += Number(process.hrtime.bigint() - start) / 1000;
+        spent.calls += 1;
       }
     };
   }
   syncBuiltinESMExports();
-  const inCrypto = [];
-  const overall = [];
-  try {
-    for (let round = 0; round < ROUNDS; round += 1) {
-      spent = 0n;
-      calls = 0;
-      overall.push(await time(handler, (i) => make(round * PER_ROUND + i), PER_ROUND));
-      if (calls !== 2 * PER_ROUND) throw new Error(`expected one verification and one signature per request, saw ${calls} calls`);
-      inCrypto.push(Number(spent) / 1000 / PER_ROUND);
+  return {
+    spent,
+    restore() {
+      Object.assign(crypto, originals);
+      syncBuiltinESMExports();
+    },
+  };
+}
+
+/// What bounds the fresh-token, fresh-title ratio: the one RS256 verification
+/// and one policy signature no handler can skip. Per round, in a rotating
+/// order and over the same fresh tokens and titles: the peer; our handler
+/// with node:crypto's `sign` and `verify` timed (so the scenario rows above
+/// are timed without the wrapper); and the two operations alone in a tight
+/// loop with KeyObjects made once. Medians in µs per request: `peer`,
+/// `ours` (that pass, wrapper included), `inOurs` (its crypto), `alone`.
+/// peer ÷ alone and peer ÷ inOurs are the best ratios a handler could reach.
+async function cryptoBounds(ours, peer, make, pem, tokens, offset) {
+  const publicKey = createPublicKey({ key: jwk("test-1"), format: "jwk" });
+  const privateKey = createPrivateKey(pem);
+  const policy = (i) => JSON.stringify({ Statement: [{ Resource: `${BASE}/videos/t${i}/*`, Condition: { DateLessThan: { "AWS:EpochTime": 1800000000 } } }] });
+  const alone = (at) => {
+    const start = process.hrtime.bigint();
+    for (let i = at; i < at + PER_ROUND; i += 1) {
+      const [h, p, sig] = tokens[i % tokens.length].split(".");
+      if (!verify("sha256", Buffer.from(`${h}.${p}`), publicKey, Buffer.from(sig, "base64url"))) throw new Error("bad token");
+      sign("sha1", Buffer.from(policy(i)), privateKey);
     }
-  } finally {
-    Object.assign(crypto, originals);
-    syncBuiltinESMExports();
+    return Number(process.hrtime.bigint() - start) / 1000 / PER_ROUND;
+  };
+  const timedOurs = async (at) => {
+    const crypto = timeCrypto();
+    try {
+      const us = await time(ours, (i) => make(at + i), PER_ROUND);
+      if (crypto.spent.calls !== 2 * PER_ROUND) throw new Error(`expected one verification and one signature per request, saw ${crypto.spent.calls} calls`);
+      return { us, crypto: crypto.spent.us / PER_ROUND };
+    } finally {
+      crypto.restore();
+    }
+  };
+  const rounds = { peer: [], ours: [], inOurs: [], alone: [] };
+  for (let round = 0; round < ROUNDS; round += 1) {
+    const at = offset + round * PER_ROUND;
+    const passes = [
+      async () => rounds.peer.push(await time(peer, (i) => make(at + i), PER_ROUND)),
+      async () => {
+        const { us, crypto } = await timedOurs(at);
+        rounds.ours.push(us);
+        rounds.inOurs.push(crypto);
+      },
+      async () => rounds.alone.push(alone(at)),
+    ];
+    for (let k = 0; k < passes.length; k += 1) await passes[(round + k) % passes.length]();
   }
-  return { crypto: median(inCrypto), overall: median(overall) };
+  return Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)]));
 }
 
 /// moto_server on a loopback port, for the Secrets Manager the cold-start rows read; the children
@@ -345,14 +360,24 @@ async function devicesBench() {
   }
 }
 
-/// The cold-start row (key inline): 5 fresh processes per side, interleaved; their RSS
-/// after 2 000 viewers feeds `printRss`.
-function coldStarts() {
-  const cold = { ours: [], peer: [] };
-  for (let i = 0; i < 5; i += 1) {
-    cold.ours.push(coldStart("ours", EC_PEM));
-    cold.peer.push(coldStart("peer", EC_PEM));
+/// Fresh processes per side for the cold-start rows. A cold start is one sample per
+/// process, and importing the AWS SDK varies by tens of ms between processes.
+const COLD_SAMPLES = 9;
+
+/// `COLD_SAMPLES` results of `run(side)` per side, alternating which side goes first,
+/// so neither always follows the other's process (page cache, CPU frequency).
+function interleaved(run) {
+  const out = { ours: [], peer: [] };
+  for (let i = 0; i < COLD_SAMPLES; i += 1) {
+    for (const side of i % 2 ? ["peer", "ours"] : ["ours", "peer"]) out[side].push(run(side));
   }
+  return out;
+}
+
+/// The cold-start row (key inline), interleaved; their RSS after 2 000 viewers feeds
+/// `printRss`.
+function coldStarts() {
+  const cold = interleaved((side) => coldStart(side, EC_PEM));
   const coldOurs = median(cold.ours.map((c) => c.cold_ms));
   const coldPeer = median(cold.peer.map((c) => c.cold_ms));
   console.log(`cold start to first cookie (ECDSA) | ${coldOurs.toFixed(1)} ms | ${coldPeer.toFixed(1)} ms | ${(coldPeer / coldOurs).toFixed(2)}× | ≥2×`);
@@ -394,8 +419,7 @@ if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer") && p
     const fresh = (i) => event({ uri: `/session/videos/${title(i)}`, headers: viewer(bearer(tokens[i % tokens.length])) });
     results.push(await scenario(`fresh token, fresh title (${keyName})`, ours, peer, fresh));
     // Tokens and titles the scenario has not used: each request verifies and signs.
-    const inHandler = await cryptoInHandler(ours, (i) => fresh(ROUNDS * PER_ROUND + 50 + i));
-    floors.push({ name: keyName, us: cryptoFloor(pem, tokens), peer: results.at(-1).peer, inHandler });
+    floors.push({ name: keyName, ...(await cryptoBounds(ours, peer, fresh, pem, tokens, ROUNDS * PER_ROUND + 50)) });
     cleanup();
   }
   console.log = quiet;
@@ -406,23 +430,17 @@ if (!process.env.REELGATE_BENCH_CHILD && !import.meta.url.endsWith("?peer") && p
     console.log(`${r.name} | ${r.ours.toFixed(1)} | ${r.peer.toFixed(1)} | ${(r.peer / r.ours).toFixed(2)}× | ≥${budget}×`);
   }
   // What no handler can skip for a fresh token and a fresh title: one RS256
-  // verification and one policy signature in node:crypto. peer ÷ floor is
-  // the best ratio any implementation could reach on this machine.
+  // verification and one policy signature in node:crypto (cryptoBounds).
   for (const f of floors) {
-    console.log(`crypto alone, fresh token and title (${f.name}) | ${f.us.toFixed(1)} | ${f.peer.toFixed(1)} | ${(f.peer / f.us).toFixed(2)}× at most |`);
-    const { crypto, overall } = f.inHandler;
-    console.log(`crypto inside our handler, fresh token and title (${f.name}) | ${crypto.toFixed(1)} of ${overall.toFixed(1)} | ${f.peer.toFixed(1)} | ${(f.peer / crypto).toFixed(2)}× at most |`);
+    console.log(`crypto alone, fresh token and title (${f.name}) | ${f.alone.toFixed(1)} | ${f.peer.toFixed(1)} | ${(f.peer / f.alone).toFixed(2)}× at most |`);
+    console.log(`crypto inside our handler, fresh token and title (${f.name}) | ${f.inOurs.toFixed(1)} of ${f.ours.toFixed(1)} | ${f.peer.toFixed(1)} | ${(f.peer / f.inOurs).toFixed(2)}× at most |`);
   }
   const cold = coldStarts();
   // The same, with the key in Secrets Manager (moto_server on loopback) as deployed.
   const moto = await startMoto();
   try {
     const secretArn = await createSecret(moto.endpoint, EC_PEM);
-    const secret = { ours: [], peer: [] };
-    for (let i = 0; i < 5; i += 1) {
-      secret.ours.push(coldStart("ours", EC_PEM, secretArn).cold_ms);
-      secret.peer.push(coldStart("peer", EC_PEM, secretArn).cold_ms);
-    }
+    const secret = interleaved((side) => coldStart(side, EC_PEM, secretArn).cold_ms);
     const [o, p] = [median(secret.ours), median(secret.peer)];
     console.log(`cold start to first cookie, key from Secrets Manager incl. SDK import (ECDSA) | ${o.toFixed(1)} ms | ${p.toFixed(1)} ms | ${(p / o).toFixed(2)}× | ≥1× (≤ the peer's)`);
   } finally {
