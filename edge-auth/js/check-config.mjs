@@ -5,7 +5,7 @@
 // public test keys, no inline private key, no loopback URL).
 // Usage: node check-config.mjs DIST_DIR --deploy|--dev
 import { readFileSync } from "node:fs";
-import { createPrivateKey } from "node:crypto";
+import { createPrivateKey, randomBytes } from "node:crypto";
 import { join } from "node:path";
 
 const [dir, mode] = process.argv.slice(2);
@@ -19,7 +19,7 @@ const { instance } = await WebAssembly.instantiate(readFileSync(join(dir, "reelg
   host: { sign_policy: refuse, verify_jws: refuse, install_key: refuse },
 });
 const core = instance.exports;
-const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify(config), region: "us-east-1", deploy: mode === "--deploy" }));
+const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify(config), region: "us-east-1", hash_key: randomBytes(16).toString("hex"), deploy: mode === "--deploy" }));
 const ptr = core.alloc(input.length);
 new Uint8Array(core.memory.buffer, ptr, input.length).set(input);
 const len = core.init(ptr, input.length);

@@ -7,7 +7,7 @@
 // and writes one log line per request. It never logs tokens, cookies or keys.
 
 import { readFileSync } from "node:fs";
-import { createPublicKey, sign, verify } from "node:crypto";
+import { createPublicKey, randomBytes, sign, verify } from "node:crypto";
 import { preloadSdk, signingKeys } from "./signing-key.mjs";
 
 const coldStart = process.hrtime.bigint();
@@ -151,7 +151,9 @@ function enter(fields, now) {
   return reply(core.handle(at - ptr, now));
 }
 
-const ready = call("init", { config: JSON.stringify(config), region });
+// The core's caches key their hashes with this container's own secret
+// (edge-auth/src/cache.rs, HashKey): the module has no entropy of its own.
+const ready = call("init", { config: JSON.stringify(config), region, hash_key: randomBytes(16).toString("hex") });
 if (ready.error) throw new Error(`reelgate: invalid config.json: ${ready.error}`);
 // Slot 0 signs; slot 1 is the key staged for `signing.next.activate_at`.
 // Read from the replicas nearest first; a failed load is retried by later

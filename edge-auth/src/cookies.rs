@@ -10,7 +10,7 @@ use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::{KeyRing, KeySlot, SlotSigner};
 use reelgate_shared::{EpochSeconds, KeyPairId, VideoId};
 
-use crate::cache::ExpiringCache;
+use crate::cache::{ExpiringCache, HashKey};
 use crate::error::EdgeError;
 use crate::event::Request;
 
@@ -31,15 +31,13 @@ pub struct CookieJar {
     signed: ExpiringCache<Scope, SignedCookies>,
 }
 
-impl Default for CookieJar {
-    fn default() -> Self {
+impl CookieJar {
+    pub fn new(key: HashKey) -> Self {
         Self {
-            signed: ExpiringCache::new(COOKIE_CACHE_ENTRIES),
+            signed: ExpiringCache::new(COOKIE_CACHE_ENTRIES, key),
         }
     }
-}
 
-impl CookieJar {
     /// The cookie set for `scope`, and whether it came from the cache.
     pub fn cookies<K: KeyRing>(
         &mut self,

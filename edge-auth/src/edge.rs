@@ -16,7 +16,7 @@ use reelgate_shared::entitlement::{Denial, Title};
 use reelgate_shared::jwt::Verifier;
 use reelgate_shared::{EpochSeconds, StreamId, UserSub, VideoId};
 
-use crate::cache::ExpiringCache;
+use crate::cache::{ExpiringCache, HashKey};
 use crate::cookies::{self, CookieJar, Scope};
 use crate::devices::Held;
 use crate::entitlement::{Cached, Entitlement};
@@ -58,18 +58,19 @@ pub struct Edge<C> {
 }
 
 impl<C: Crypto + KeyRing> Edge<C> {
-    /// `region` is where the host runs (`AWS_REGION`), used to pick the replica.
-    pub fn new(config: EdgeConfig, crypto: C, region: impl Into<String>) -> Self {
+    /// `region` is where the host runs (`AWS_REGION`), used to pick the
+    /// replica; `key` keys the caches' hashes (the host's randomness).
+    pub fn new(config: EdgeConfig, crypto: C, region: impl Into<String>, key: HashKey) -> Self {
         let verifier = Verifier::new(config.verifier.clone(), config.jwks.clone());
         Self {
-            tokens: Tokens::new(verifier, config.jwks_url.to_string()),
+            tokens: Tokens::new(verifier, config.jwks_url.to_string(), key),
             config,
             crypto,
             region: region.into(),
-            entitlements: ExpiringCache::new(ENTITLEMENT_CACHE_ENTRIES),
-            titles: ExpiringCache::new(TITLE_CACHE_ENTRIES),
-            leases: ExpiringCache::new(LEASE_CACHE_ENTRIES),
-            cookies: CookieJar::default(),
+            entitlements: ExpiringCache::new(ENTITLEMENT_CACHE_ENTRIES, key),
+            titles: ExpiringCache::new(TITLE_CACHE_ENTRIES, key),
+            leases: ExpiringCache::new(LEASE_CACHE_ENTRIES, key),
+            cookies: CookieJar::new(key),
         }
     }
 

@@ -33,6 +33,7 @@ pub mod token;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+pub use cache::HashKey;
 pub use driver::{Exchange, drive};
 pub use edge::Edge;
 pub use error::EdgeError;

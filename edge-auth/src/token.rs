@@ -6,7 +6,7 @@ use reelgate_shared::EpochSeconds;
 use reelgate_shared::crypto::JwsVerifier;
 use reelgate_shared::jwt::{Claims, Jwks, RefetchGate, TokenError, Verifier, bearer_token};
 
-use crate::cache::ExpiringCache;
+use crate::cache::{ExpiringCache, HashKey};
 use crate::error::EdgeError;
 use crate::event::Request;
 use crate::log::Decision;
@@ -22,12 +22,12 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    pub fn new(verifier: Verifier, jwks_url: String) -> Self {
+    pub fn new(verifier: Verifier, jwks_url: String, key: HashKey) -> Self {
         Self {
             verifier,
             jwks_url,
             refetch: RefetchGate::default(),
-            verified: ExpiringCache::new(TOKEN_CACHE_ENTRIES),
+            verified: ExpiringCache::new(TOKEN_CACHE_ENTRIES, key),
         }
     }
 
@@ -47,7 +47,7 @@ impl Tokens {
         decision: &mut Decision,
     ) -> Result<Step<Claims>, EdgeError> {
         let token = bearer_token(request.header("authorization"))?;
-        if let Some(claims) = self.verified.get(&token.to_owned(), now) {
+        if let Some(claims) = self.verified.get(token, now) {
             decision.token_cache_hit = true;
             return Ok(Step::Ready(claims));
         }

@@ -27,6 +27,7 @@ use reelgate_shared::store::{Item, leases_from_items, snapshot_from_items};
 use serde::{Deserialize, Serialize};
 
 use crate::boundary::{read_request, write_answer};
+use crate::cache::HashKey;
 use crate::driver::{Exchange, refused};
 use crate::edge::Edge;
 use crate::error::EdgeError;
@@ -253,6 +254,9 @@ struct InitMessage {
     /// The config document as text, validated by `EdgeConfig::from_json`.
     config: String,
     region: String,
+    /// 32 hex digits of the host's randomness, for the caches' hashes
+    /// ([`HashKey`]); required, since this module has no entropy of its own.
+    hash_key: String,
     /// Set by the bundle builder's check for a deploy build: apply
     /// `EdgeConfig::for_deployment`'s rules too.
     #[serde(default)]
@@ -273,6 +277,11 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
             });
         }
     };
+    let Some(hash_key) = HashKey::from_hex(&message.hash_key) else {
+        return reply(&Reply::Failed {
+            error: "init message: hash_key must be 32 hex digits".to_owned(),
+        });
+    };
     let config = if message.deploy {
         EdgeConfig::for_deployment(&message.config)
     } else {
@@ -288,7 +297,7 @@ pub extern "C" fn init(ptr: *mut u8, len: usize) -> usize {
                 let crypto = HostCrypto {
                     installed: RefCell::new(Vec::new()),
                 };
-                *edge.borrow_mut() = Some(Edge::new(config, crypto, message.region))
+                *edge.borrow_mut() = Some(Edge::new(config, crypto, message.region, hash_key))
             });
             reply(&Reply::Ready {
                 ok: true,

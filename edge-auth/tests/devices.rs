@@ -10,7 +10,7 @@ use reelgate_edge::driver::Performer;
 use reelgate_edge::event::{HeaderValue, Request};
 use reelgate_edge::log::EntitlementSource;
 use reelgate_edge::native::StoreIo;
-use reelgate_edge::{Answer, Edge, Fetch, FetchResult, drive};
+use reelgate_edge::{Answer, Edge, Fetch, FetchResult, HashKey, drive};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{NativeCrypto, SigningKey};
 use reelgate_shared::devices::DeviceLimit;
@@ -36,7 +36,7 @@ fn edge() -> Mutex<Edge<NativeCrypto>> {
     });
     let config = EdgeConfig::from_json(&config.to_string()).unwrap();
     let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap());
-    Mutex::new(Edge::new(config, crypto, "us-east-1"))
+    Mutex::new(Edge::new(config, crypto, "us-east-1", HashKey::from_os()))
 }
 
 /// The store, counting the lease reads and writes it performs.

@@ -4,7 +4,7 @@
 
 use reelgate_edge::driver::Performer;
 use reelgate_edge::event::{HeaderValue, Request, Response};
-use reelgate_edge::{Answer, Edge, Fetch, FetchResult, Fetched, Step, drive};
+use reelgate_edge::{Answer, Edge, Fetch, FetchResult, Fetched, HashKey, Step, drive};
 use reelgate_shared::cloudfront::validator::{self, Denial};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{NativeCrypto, PublicKeySet, SigningKey};
@@ -41,7 +41,7 @@ fn edge_with(overrides: serde_json::Value) -> Edge<NativeCrypto> {
         .extend(overrides.as_object().unwrap().clone());
     let config = EdgeConfig::from_json(&config.to_string()).unwrap();
     let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap());
-    Edge::new(config, crypto, "eu-central-1")
+    Edge::new(config, crypto, "eu-central-1", HashKey::from_os())
 }
 
 fn token(claims: serde_json::Value, kid: &str) -> String {
@@ -377,7 +377,12 @@ fn a_staged_key_takes_over_at_its_second_and_ends_replays_there() {
         let base = edge_with(config);
         let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap())
             .with_next_signing_key(SigningKey::from_pem(next_pem).unwrap());
-        Edge::new(base.config().clone(), crypto, "eu-central-1")
+        Edge::new(
+            base.config().clone(),
+            crypto,
+            "eu-central-1",
+            HashKey::from_os(),
+        )
     };
     let request = redirected(request(
         "/session/videos/demo",
@@ -468,7 +473,7 @@ fn edge_named_after_host() -> Edge<NativeCrypto> {
     let mut config = base.config().clone();
     config.resource_base = None;
     let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap());
-    Edge::new(config, crypto, "eu-central-1")
+    Edge::new(config, crypto, "eu-central-1", HashKey::from_os())
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! a reason instead for a malformed `clientIp`, and never the address.
 
 use reelgate_edge::event::{HeaderValue, Request};
-use reelgate_edge::{Edge, Fetched, Step};
+use reelgate_edge::{Edge, Fetched, HashKey, Step};
 use reelgate_shared::config::EdgeConfig;
 use reelgate_shared::crypto::native::{NativeCrypto, SigningKey};
 use reelgate_shared::edge_log::Decision;
@@ -30,7 +30,7 @@ fn edge(network_hint: Option<serde_json::Value>) -> Edge<NativeCrypto> {
     }
     let config = EdgeConfig::from_json(&config.to_string()).unwrap();
     let crypto = NativeCrypto::with_signing_key(SigningKey::from_pem(SIGNING_KEY).unwrap());
-    Edge::new(config, crypto, "us-east-1")
+    Edge::new(config, crypto, "us-east-1", HashKey::from_os())
 }
 
 /// A request for `demo` from `client_ip`, owning it by its claims or not.

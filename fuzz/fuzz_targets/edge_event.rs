@@ -25,7 +25,7 @@ use libfuzzer_sys::fuzz_target;
 use reelgate_edge::driver::Exchange;
 use reelgate_edge::event::Request;
 use reelgate_edge::log::EntitlementSource;
-use reelgate_edge::{Edge, Fetch, FetchResult, Step};
+use reelgate_edge::{Edge, Fetch, FetchResult, HashKey, Step};
 use reelgate_fuzz::{FuzzCrypto, GOOD_SIGNATURE, ISSUER, NOW, edge_config_json, split2};
 use reelgate_shared::EpochSeconds;
 use reelgate_shared::config::EdgeConfig;
@@ -66,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
     let jwks = std::str::from_utf8(jwks).ok().filter(|j| !j.is_empty());
 
     // A fresh core per input: its caches must not carry one input into the next.
-    let mut edge = Edge::new(CONFIG.clone(), FuzzCrypto, "eu-central-1");
+    let mut edge = Edge::new(CONFIG.clone(), FuzzCrypto, "eu-central-1", HashKey::new([7; 16]));
     let mut exchange = Exchange::new(request.clone());
     let now = EpochSeconds::new(NOW);
     let answer = loop {

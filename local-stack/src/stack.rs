@@ -11,8 +11,8 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 use reelgate_api::auth::{Authenticator, JwksSource};
 use reelgate_api::dynamo::DynamoStore;
-use reelgate_edge::Edge;
 use reelgate_edge::native::NativeHost;
+use reelgate_edge::{Edge, HashKey};
 use reelgate_shared::config::{ApiConfig, EdgeConfig, KeySource};
 use reelgate_shared::crypto::PolicyHash;
 use reelgate_shared::crypto::native::{NativeCrypto, PublicKey, PublicKeySet, SigningKey};
@@ -248,6 +248,7 @@ async fn serve(args: DevArgs) -> Result<std::process::ExitCode, StackError> {
                 edge_config.clone(),
                 NativeCrypto::with_signing_key(signing_key.clone()),
                 "us-east-1",
+                HashKey::from_os(),
             ),
             jwks_json.clone(),
         )),
