@@ -99,6 +99,7 @@ def rust_verdicts(urls):
     """Each URL as the dev config's jwks_url, through the core's `init` (the edge's config types)."""
     script = r"""
     import { readFileSync } from "node:fs";
+    import { randomBytes } from "node:crypto";
     const [wasm, configPath, urlsJson] = process.argv.slice(1);
     const base = JSON.parse(readFileSync(configPath, "utf8"));
     const refuse = () => -1;
@@ -107,7 +108,7 @@ def rust_verdicts(urls):
       // A fresh instance per URL: init's state never carries over.
       const { instance } = await WebAssembly.instantiate(readFileSync(wasm), { host: { sign_policy: refuse, verify_jws: refuse, install_key: refuse } });
       const core = instance.exports;
-      const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify({ ...base, jwks_url: url }), region: "us-east-1", deploy: false }));
+      const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify({ ...base, jwks_url: url }), region: "us-east-1", hash_key: randomBytes(16).toString("hex"), deploy: false }));
       const ptr = core.alloc(input.length);
       new Uint8Array(core.memory.buffer, ptr, input.length).set(input);
       const len = core.init(ptr, input.length);
