@@ -24,7 +24,7 @@ const EVICT_FRACTION: usize = 16;
 /// in one probe sequence and make every lookup walk them. std's `RandomState`
 /// is no defence on `wasm32-unknown-unknown`: it takes its keys from
 /// allocation addresses, which are the same in every container running the
-/// module. So the host supplies 16 random bytes (`crypto.getRandomValues` in
+/// module. So the host supplies 16 random bytes (`crypto.randomBytes` in
 /// Node, the OS natively) and every hash starts by absorbing them: SipHash's
 /// state is then secret, and so are the hashes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,14 +37,13 @@ impl HashKey {
 
     /// A key from 32 hex digits, as the WebAssembly host sends it.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        let digit = |b: &u8| char::from(*b).to_digit(16);
-        let digits: Vec<u32> = hex.as_bytes().iter().map(digit).collect::<Option<_>>()?;
-        if digits.len() != 32 {
+        if hex.len() != 32 {
             return None;
         }
+        let digit = |b: u8| char::from(b).to_digit(16);
         let mut bytes = [0; 16];
-        for (byte, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
-            *byte = (pair[0] << 4 | pair[1]) as u8;
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            *byte = (digit(pair[0])? << 4 | digit(pair[1])?) as u8;
         }
         Some(Self(bytes))
     }

@@ -4,12 +4,10 @@
 // malformed_request, never thrown; an empty header list is an absent
 // header; non-ASCII text survives the trip both ways; the answer has
 // exactly the Lambda@Edge shape.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { bearer, bundleDir, captureLogs, config, event, loadBundle, token } from "./helpers.mjs";
+import { bearer, captureLogs, config, coreInit, event, loadBundle, token } from "./helpers.mjs";
 
 let bundle;
 before(async () => {
@@ -101,22 +99,10 @@ test("the module starts only with the host's 16 random bytes for its caches' has
   // WebAssembly has no entropy of its own (edge-auth/src/cache.rs, HashKey):
   // an init message without the key, or with one that is not 32 hex digits,
   // is refused, so no host can run the core with predictable hashes.
-  const refuse = () => -1;
-  const { instance } = await WebAssembly.instantiate(readFileSync(join(bundleDir, "reelgate_edge.wasm")), {
-    host: { sign_policy: refuse, verify_jws: refuse, install_key: refuse },
-  });
-  const core = instance.exports;
-  const init = (message) => {
-    const input = new TextEncoder().encode(JSON.stringify(message));
-    const ptr = core.alloc(input.length);
-    new Uint8Array(core.memory.buffer, ptr, input.length).set(input);
-    const len = core.init(ptr, input.length);
-    return JSON.parse(new TextDecoder().decode(new Uint8Array(core.memory.buffer, core.output_ptr(), len)));
-  };
   const base = { config: JSON.stringify(config()), region: "us-east-1" };
-  assert.match(init(base).error, /missing field `hash_key`/);
+  assert.match((await coreInit(base)).error, /missing field `hash_key`/);
   for (const hash_key of ["", "00", "zz".repeat(16), "+0".repeat(16), "0".repeat(34)]) {
-    assert.equal(init({ ...base, hash_key }).error, "init message: hash_key must be 32 hex digits", hash_key);
+    assert.equal((await coreInit({ ...base, hash_key })).error, "init message: hash_key must be 32 hex digits", hash_key);
   }
-  assert.equal(init({ ...base, hash_key: "0123456789abcdefABCDEF0123456789" }).ok, true);
+  assert.equal((await coreInit({ ...base, hash_key: "0123456789abcdefABCDEF0123456789" })).ok, true);
 });

@@ -53,6 +53,22 @@ export function config(overrides = {}) {
 /// as Lambda would: a new module instance, so a new "container". The copy
 /// lives under tests/js so that its lazy `import("@aws-sdk/...")` resolves
 /// to the dev dependencies, as it resolves to the runtime's SDK in Lambda.
+/// Sends `message` to the `init` of a fresh instance of the bundle's
+/// WebAssembly core (`wasm`, the built one by default), whose host imports
+/// refuse every crypto call, and returns the core's JSON reply.
+export async function coreInit(message, wasm = join(bundleDir, "reelgate_edge.wasm")) {
+  const refuse = () => -1;
+  const { instance } = await WebAssembly.instantiate(readFileSync(wasm), {
+    host: { sign_policy: refuse, verify_jws: refuse, install_key: refuse },
+  });
+  const core = instance.exports;
+  const input = new TextEncoder().encode(JSON.stringify(message));
+  const ptr = core.alloc(input.length);
+  new Uint8Array(core.memory.buffer, ptr, input.length).set(input);
+  const len = core.init(ptr, input.length);
+  return JSON.parse(new TextDecoder().decode(new Uint8Array(core.memory.buffer, core.output_ptr(), len)));
+}
+
 export async function loadBundle(cfg) {
   mkdirSync(join(root, "tests/js/.bundles"), { recursive: true });
   const dir = mkdtempSync(join(root, "tests/js/.bundles/edge-"));

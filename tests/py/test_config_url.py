@@ -19,6 +19,7 @@ from config_url import UrlError, check_url  # noqa: E402
 
 WASM = os.path.join(ROOT, "dist", "edge-auth", "reelgate_edge.wasm")
 DEV_CONFIG = os.path.join(ROOT, "edge-auth", "config.dev.json")
+HELPERS = os.path.join(ROOT, "tests", "js", "helpers.mjs")
 
 ACCEPTED = [
     "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Abc/.well-known/jwks.json",
@@ -100,24 +101,19 @@ def rust_verdicts(urls):
     script = r"""
     import { readFileSync } from "node:fs";
     import { randomBytes } from "node:crypto";
-    const [wasm, configPath, urlsJson] = process.argv.slice(1);
+    const [helpers, wasm, configPath, urlsJson] = process.argv.slice(1);
+    const { coreInit } = await import(helpers);
     const base = JSON.parse(readFileSync(configPath, "utf8"));
-    const refuse = () => -1;
     const verdicts = [];
     for (const url of JSON.parse(urlsJson)) {
       // A fresh instance per URL: init's state never carries over.
-      const { instance } = await WebAssembly.instantiate(readFileSync(wasm), { host: { sign_policy: refuse, verify_jws: refuse, install_key: refuse } });
-      const core = instance.exports;
-      const input = new TextEncoder().encode(JSON.stringify({ config: JSON.stringify({ ...base, jwks_url: url }), region: "us-east-1", hash_key: randomBytes(16).toString("hex"), deploy: false }));
-      const ptr = core.alloc(input.length);
-      new Uint8Array(core.memory.buffer, ptr, input.length).set(input);
-      const len = core.init(ptr, input.length);
-      verdicts.push(JSON.parse(new TextDecoder().decode(new Uint8Array(core.memory.buffer, core.output_ptr(), len))).error ?? null);
+      const message = { config: JSON.stringify({ ...base, jwks_url: url }), region: "us-east-1", hash_key: randomBytes(16).toString("hex"), deploy: false };
+      verdicts.push((await coreInit(message, wasm)).error ?? null);
     }
     process.stdout.write(JSON.stringify(verdicts));
     """
     out = subprocess.run(
-        ["node", "--input-type=module", "-e", script, WASM, DEV_CONFIG, json.dumps(urls)],
+        ["node", "--input-type=module", "-e", script, HELPERS, WASM, DEV_CONFIG, json.dumps(urls)],
         capture_output=True, text=True, check=True,
     )
     return [None if e is None else e.removeprefix("config field `jwks_url`: ") for e in json.loads(out.stdout)]
