@@ -84,7 +84,7 @@ pub struct ExpiringCache<K, V> {
     entries: HashMap<K, (V, EpochSeconds), HashKey>,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
+impl<K: Eq + Hash, V> ExpiringCache<K, V> {
     pub fn new(capacity: usize, key: HashKey) -> Self {
         Self {
             capacity: capacity.max(1),
@@ -93,8 +93,9 @@ impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
     }
 
     /// The value, if present and `now < expires_at`. `key` may be a
-    /// borrowed form (`&str` for a `String` key), so a lookup allocates nothing.
-    pub fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q, now: EpochSeconds) -> Option<V>
+    /// borrowed form (`&str` for a `String` key), so a lookup allocates
+    /// nothing, and the caller clones only what it keeps.
+    pub fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q, now: EpochSeconds) -> Option<&V>
     where
         K: Borrow<Q>,
     {
@@ -106,14 +107,14 @@ impl<K: Eq + Hash + Clone, V: Clone> ExpiringCache<K, V> {
         &self,
         key: &Q,
         now: EpochSeconds,
-    ) -> Option<(V, EpochSeconds)>
+    ) -> Option<(&V, EpochSeconds)>
     where
         K: Borrow<Q>,
     {
         self.entries
             .get(key)
             .filter(|(_, expires_at)| now < *expires_at)
-            .cloned()
+            .map(|(value, expires_at)| (value, *expires_at))
     }
 
     pub fn insert(&mut self, key: K, value: V, expires_at: EpochSeconds, now: EpochSeconds) {
@@ -215,8 +216,8 @@ mod tests {
     fn entries_expire_at_their_time() {
         let mut cache = ExpiringCache::new(4, KEY);
         cache.insert("a", 1, at(10), at(0));
-        assert_eq!(cache.get(&"a", at(9)), Some(1));
-        assert_eq!(cache.get_with_expiry(&"a", at(9)), Some((1, at(10))));
+        assert_eq!(cache.get(&"a", at(9)), Some(&1));
+        assert_eq!(cache.get_with_expiry(&"a", at(9)), Some((&1, at(10))));
         assert_eq!(cache.get(&"a", at(10)), None);
     }
 
@@ -228,8 +229,8 @@ mod tests {
         cache.insert("new", 3, at(70), at(0));
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.get(&"soon", at(1)), None);
-        assert_eq!(cache.get(&"late", at(1)), Some(1));
-        assert_eq!(cache.get(&"new", at(1)), Some(3));
+        assert_eq!(cache.get(&"late", at(1)), Some(&1));
+        assert_eq!(cache.get(&"new", at(1)), Some(&3));
     }
 
     #[test]
@@ -243,8 +244,8 @@ mod tests {
         assert_eq!(cache.len(), 31);
         assert_eq!(cache.get(&0, at(1)), None);
         assert_eq!(cache.get(&1, at(1)), None);
-        assert_eq!(cache.get(&2, at(1)), Some(2));
-        assert_eq!(cache.get(&99, at(1)), Some(99));
+        assert_eq!(cache.get(&2, at(1)), Some(&2));
+        assert_eq!(cache.get(&99, at(1)), Some(&99));
         // Room is left for the next insert without a scan.
         cache.insert(98, 98, at(1000), at(0));
         assert_eq!(cache.len(), 32);
@@ -259,7 +260,7 @@ mod tests {
         }
         cache.insert(99, 99, at(300), at(0));
         assert_eq!(cache.len(), 31);
-        assert_eq!(cache.get(&99, at(1)), Some(99));
+        assert_eq!(cache.get(&99, at(1)), Some(&99));
     }
 
     #[test]

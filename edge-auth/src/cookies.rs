@@ -48,7 +48,7 @@ impl CookieJar {
         now: EpochSeconds,
     ) -> Result<(SignedCookies, bool), EdgeError> {
         if let Some(cookies) = self.signed.get(&scope, now) {
-            return Ok((cookies, true));
+            return Ok((cookies.clone(), true));
         }
         let resource = config.video_resource(&scope.base, &scope.video);
         let mut policy =

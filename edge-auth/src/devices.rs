@@ -56,7 +56,11 @@ impl<C: Crypto + KeyRing> Edge<C> {
     ) -> Held {
         let until = lease_until(cookies_expire_at);
         let key = (user.clone(), device.clone());
-        if self.leases.get(&key, now).is_some_and(|held| held >= until) {
+        if self
+            .leases
+            .get(&key, now)
+            .is_some_and(|held| *held >= until)
+        {
             return Held::Yes;
         }
         let leases = match &fetched.leases {

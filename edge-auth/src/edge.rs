@@ -249,7 +249,8 @@ impl<C: Crypto + KeyRing> Edge<C> {
         decision.key_pair_id = Some(key_pair_id);
         decision.allow(entitled.basis.as_str());
         let attributes = cookies::attributes(&self.config, video)?.with_max_age(lifetime.max_age);
-        let playlist = format!("{}master.m3u8", self.config.video_path(video));
+        let mut playlist = self.config.video_path(video);
+        playlist.push_str("master.m3u8");
         Ok(Step::Ready(response::session(
             video,
             &playlist,

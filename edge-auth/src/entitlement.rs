@@ -94,7 +94,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
         let listing = if !self.config.catalogue {
             Listing::Unchecked
         } else if let Some(title) = self.titles.get(video, now) {
-            Listing::Known(title)
+            Listing::Known(title.clone())
         } else {
             // Only reachable before the first fetch: a fetched snapshot's
             // title was cached above (a TTL of 0 caches nothing, so it is
@@ -147,7 +147,7 @@ impl<C: Crypto + KeyRing> Edge<C> {
                 Some(Ok(_)) => EntitlementSource::Store,
                 _ => EntitlementSource::Cache,
             });
-            return match cached {
+            return match *cached {
                 Ok((entitled, max_devices)) if entitled.until.is_none_or(|until| now < until) => {
                     Entitlement::Settled(Settled {
                         entitled,

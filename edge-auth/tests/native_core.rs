@@ -130,6 +130,42 @@ fn claims_grant_cookies_that_the_shared_validator_accepts_for_the_title() {
     );
 }
 
+/// The token cache finds a token by the end of its signature: a token that
+/// ends the same way but says something else is verified afresh (and
+/// refused), never answered with the cached token's claims.
+#[test]
+fn a_token_sharing_a_cached_tokens_signature_is_verified_not_served_from_the_cache() {
+    let mut edge = edge();
+    let (first, second) = ("/session/videos/demo", "/session/videos/other");
+    let genuine = token(json!({"reelgate:ent": "v=1;g=demo;c=1"}), "k1");
+    let answer = |edge: &mut Edge<NativeCrypto>, uri: &str, token: &str| match edge.handle(
+        &request(uri, token),
+        at(NOW),
+        &Fetched::default(),
+    ) {
+        Step::Ready(answer) => answer,
+        Step::Fetch(fetch) => panic!("expected an answer, got a fetch {fetch:?}"),
+    };
+    let fresh = answer(&mut edge, first, &genuine);
+    assert_eq!(fresh.response.status, "200");
+    assert!(!fresh.decision.token_cache_hit);
+
+    // The genuine signature after another payload (one granting every
+    // title), as a viewer holding the genuine token could send it.
+    let signature = genuine.rsplit('.').next().unwrap();
+    let other = token(json!({"cognito:groups": ["premium"]}), "k1");
+    let signed_part = &other[..other.rfind('.').unwrap()];
+    let forged = format!("{signed_part}.{signature}");
+    let refused = answer(&mut edge, second, &forged);
+    assert_eq!(refused.response.status, "401");
+    assert_eq!(refused.decision.reason, "bad_signature");
+    assert!(!refused.decision.token_cache_hit);
+
+    let again = answer(&mut edge, first, &genuine);
+    assert_eq!(again.response.status, "200");
+    assert!(again.decision.token_cache_hit);
+}
+
 #[test]
 fn without_claims_the_core_asks_for_the_nearest_replica_then_decides_and_caches() {
     let mut edge = edge();

@@ -205,7 +205,7 @@ proptest! {
         let pairs = cookies.pairs();
         // Tamper with the decoded bytes of the policy (or Expires) or the signature.
         let target = position.index(2);
-        let mut tampered: Vec<(String, String)> = pairs.iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect();
+        let mut tampered: Vec<(String, String)> = pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
         let (name, value) = &mut tampered[target];
         if name == "CloudFront-Expires" {
             *value = (value.parse::<u64>().unwrap() ^ u64::from(flip)).to_string();

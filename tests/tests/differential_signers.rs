@@ -149,7 +149,7 @@ fn rsa_urls_and_cookies_match_botocore_and_the_javascript_sdk_byte_for_byte() {
             for (name, value) in cookies.pairs() {
                 assert_eq!(
                     node[i]["cookies"][name].as_str(),
-                    Some(value.as_str()),
+                    Some(value),
                     "case {i} cookie {name}"
                 );
             }
@@ -202,7 +202,7 @@ fn ecdsa_signatures_verify_with_openssl() {
             .unwrap()
             .1;
         std::fs::write(dir.join("policy.json"), case.policy.to_json()).unwrap();
-        std::fs::write(dir.join("sig.der"), base64::decode(&signature).unwrap()).unwrap();
+        std::fs::write(dir.join("sig.der"), base64::decode(signature).unwrap()).unwrap();
         let verified = Command::new("openssl")
             .args(["dgst", flag, "-verify"])
             .arg(&public)

@@ -468,13 +468,13 @@ impl EdgeConfig {
 
     /// The cookie path and policy resource prefix of one title.
     pub fn video_path(&self, video: &VideoId) -> String {
-        format!("{}{video}/", self.video_path_prefix)
+        [&self.video_path_prefix, video.as_str(), "/"].concat()
     }
 
     /// The policy `Resource` covering every object of one title, under
     /// `base` (`scheme://host`).
     pub fn video_resource(&self, base: &str, video: &VideoId) -> String {
-        format!("{base}{}*", self.video_path(video))
+        [base, &self.video_path_prefix, video.as_str(), "/*"].concat()
     }
 }
 
