@@ -98,10 +98,12 @@ impl CookieAttributes {
     }
 
     /// One `Set-Cookie` value, built in one allocation: the edge writes three
-    /// of these for every grant it signs.
+    /// of these for every grant.
     fn header(&self, name: &str, value: &str, max_age: Option<u64>) -> String {
-        // The attributes below add at most ~120 bytes to the name, value and path.
-        let mut header = String::with_capacity(name.len() + value.len() + self.path.len() + 128);
+        // Besides the name, value, path and domain, the attributes add at most ~120 bytes.
+        let domain_len = self.domain.as_ref().map_or(0, String::len);
+        let mut header =
+            String::with_capacity(name.len() + value.len() + self.path.len() + domain_len + 128);
         for part in [name, "=", value, "; Path=", &self.path] {
             header.push_str(part);
         }
