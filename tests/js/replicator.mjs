@@ -24,6 +24,7 @@ export class Replicator {
     this.winners = new Map(); // key -> { time, region }
     this.echoes = new Set(); // `${region}|${key}|${image}` written by the replicator
     this.pending = new Set();
+    this.passes = new Map(regions.map((r) => [r, 0])); // reads of each region's stream completed
     this.running = true;
   }
 
@@ -46,6 +47,7 @@ export class Replicator {
         next.push(NextShardIterator);
       }
       iterators = next;
+      this.passes.set(region, this.passes.get(region) + 1);
       await sleep(100);
     }
   }
@@ -75,7 +77,20 @@ export class Replicator {
     }
   }
 
+  /// Returns once every write made before the call has reached every replica. A write is
+  /// only pending once its region's stream has been read, which on a loaded machine can be
+  /// after the test has moved on: so first wait until each region has read its stream in a
+  /// pass that began after this call (the pass under way may have read before the last
+  /// write), then for the deliveries.
   async settle() {
+    const began = new Map(this.regions.map((r) => [r, this.passes.get(r)]));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const behind = this.regions.filter((r) => this.passes.get(r) < began.get(r) + 2);
+      if (behind.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`replicator: no read of the ${behind.join(", ")} stream for 30 s`);
+      await sleep(20);
+    }
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
