@@ -474,7 +474,7 @@ impl EdgeConfig {
     /// The policy `Resource` covering every object of one title, under
     /// `base` (`scheme://host`).
     pub fn video_resource(&self, base: &str, video: &VideoId) -> String {
-        [base, &self.video_path_prefix, video.as_str(), "/*"].concat()
+        [base, &self.video_path(video), "*"].concat()
     }
 }
 
