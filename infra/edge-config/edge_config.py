@@ -29,15 +29,14 @@ it, hours later: docs/deploy.md, teardown).
 
 import base64
 import hashlib
-import io
 import json
 import os
 import re
 import urllib.request
-import zipfile
 
 import boto3
 
+from bundle_zip import bundle_zip, directory_files
 from cfn_response import respond
 from config_url import check_url
 
@@ -74,7 +73,7 @@ def publish(props, session):
     if hint is not None:
         config["network_hint"] = hint
     config["jwks"] = fetch_jwks(config["jwks_url"])
-    code = bundle_zip(config)
+    code = configured_bundle(config)
     lam = session.client("lambda")
     lam.update_function_code(FunctionName=name, ZipFile=code)
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
@@ -189,21 +188,8 @@ def fetch_jwks(url):
     return jwks
 
 
-def bundle_zip(config):
+def configured_bundle(config):
     """The packaged bundle with `config` as its config.json, byte-for-byte reproducible."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in sorted(os.listdir(BUNDLE_DIR)):
-            if name == "config.json":
-                continue
-            with open(os.path.join(BUNDLE_DIR, name), "rb") as f:
-                dst.writestr(entry(name), f.read())
-        dst.writestr(entry("config.json"), json.dumps(config, sort_keys=True))
-    return out.getvalue()
-
-
-def entry(name):
-    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    return info
+    files = [(name, data) for name, data in directory_files(BUNDLE_DIR) if name != "config.json"]
+    files.append(("config.json", json.dumps(config, sort_keys=True).encode()))
+    return bundle_zip(files)

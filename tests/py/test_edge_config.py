@@ -227,6 +227,27 @@ class EdgeConfigCustomResource(unittest.TestCase):
         self.assertEqual(config["jwks"], Loopback.jwks)
         self.assertEqual(config["signing"]["private_key_secret_arn"], self.secret)
 
+    def test_the_published_code_is_compressed_as_the_measured_zip(self):
+        # docs/benchmarks.md reports dist/edge-auth.zip against its size budget; the code this
+        # resource publishes must be packed the same way, entry for entry, or the figure is not
+        # what is deployed.
+        reply = self.run_request(self.package, "Create", self.config())
+        self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
+        version = reply["Data"]["VersionArn"].rsplit(":", 1)[1]
+        published = lambda_backends[ACCOUNT][REGION].get_function(FUNCTION, version).code_bytes
+        with zipfile.ZipFile(os.path.join(ROOT, "dist/edge-auth.zip")) as z:
+            measured = {i.filename: i for i in z.infolist()}
+        with zipfile.ZipFile(io.BytesIO(published)) as z:
+            deployed = {i.filename: i for i in z.infolist()}
+        self.assertEqual(sorted(deployed), sorted(measured))
+        for name in ("index.mjs", "signing-key.mjs", "reelgate_edge.wasm"):
+            self.assertEqual(deployed[name].CRC, measured[name].CRC, name)
+            self.assertEqual(
+                (deployed[name].compress_type, deployed[name].compress_size),
+                (measured[name].compress_type, measured[name].compress_size),
+                name,
+            )
+
     def test_a_development_config_is_refused_naming_the_field(self):
         before = self.versions()
         config = self.config(allow_public_test_keys=True)
