@@ -85,11 +85,13 @@ class Slot {
   }
 
   /// Loads the key unless it is loaded, a load is under way (joined), or
-  /// the last failure's backoff has not elapsed. Never throws.
-  ensure(now = Date.now()) {
-    if (this.key || !this.arn) return Promise.resolve();
+  /// the last failure's backoff has not elapsed: the load's promise, or null
+  /// when there is nothing to wait for (every request asks; most need
+  /// nothing, and a promise to await costs a microtask turn). Never throws.
+  ensure() {
+    if (this.key || !this.arn) return null;
     if (this.loading) return this.loading;
-    if (now < this.retryAt) return Promise.resolve();
+    if (Date.now() < this.retryAt) return null;
     this.loading = this.load().finally(() => { this.loading = null; });
     return this.loading;
   }
@@ -115,11 +117,15 @@ class Slot {
 
 /// The key slots of `signing` (the config's `signing` object), read from
 /// `regions` in order. `key(slot)` is the KeyObject or null; `ensure()`
-/// (await it before a request reaches the core) loads what is missing.
+/// loads what is missing: a promise to await before a request reaches the
+/// core, or null when no load is under way.
 export function signingKeys(signing, regions = []) {
   const slots = [new Slot(signing, regions), signing.next ? new Slot(signing.next, regions) : null];
   return {
     key: (slot) => slots[slot]?.key ?? null,
-    ensure: () => Promise.all(slots.map((slot) => slot?.ensure())),
+    ensure: () => {
+      const loads = slots.map((slot) => slot?.ensure()).filter(Boolean);
+      return loads.length > 0 ? Promise.all(loads) : null;
+    },
   };
 }

@@ -125,6 +125,19 @@ describe("a viewer who owns the title", () => {
     assert.equal(logs[2].video, "demo");
   });
 
+  test("an absent header and an empty one are different requests to the replay", async () => {
+    const handler = await bundle();
+    const tok = token(owns("demo"));
+    await nextSecond();
+    const { lines } = await captureLogs(async () => {
+      await handler(event({ headers: bearer(tok) }));
+      await handler(event({ headers: bearer(tok) })); // kept for replay
+      await handler(event({ headers: { ...bearer(tok), Origin: "" } }));
+      await handler(event({ headers: bearer(tok) }));
+    });
+    assert.deepEqual(lines.map((l) => JSON.parse(l).replayed ?? false), [false, false, false, true]);
+  });
+
   test("expires_in and refresh_in count seconds from each response, replayed ones included", async () => {
     const handler = await bundle();
     const same = event({ headers: bearer(token(owns("demo"))) });
