@@ -176,12 +176,15 @@ class EdgeConfigCustomResource(unittest.TestCase):
         package.handler(event, Context())
         return Loopback.replies[f"/response/{request_id}"]
 
+    def published_zip(self, version_arn):
+        """The code moto holds for a published version, as the zip it was published as."""
+        version = version_arn.rsplit(":", 1)[1]
+        return zipfile.ZipFile(io.BytesIO(lambda_backends[ACCOUNT][REGION].get_function(FUNCTION, version).code_bytes))
+
     def published(self, version_arn):
         """The code moto holds for a published version, unzipped into a directory."""
-        version = version_arn.rsplit(":", 1)[1]
-        function = lambda_backends[ACCOUNT][REGION].get_function(FUNCTION, version)
         directory = tempfile.mkdtemp(dir=self.tmp)
-        with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as z:
+        with self.published_zip(version_arn) as z:
             z.extractall(directory)
         return directory
 
@@ -233,11 +236,9 @@ class EdgeConfigCustomResource(unittest.TestCase):
         # what is deployed.
         reply = self.run_request(self.package, "Create", self.config())
         self.assertEqual(reply["Status"], "SUCCESS", reply["Reason"])
-        version = reply["Data"]["VersionArn"].rsplit(":", 1)[1]
-        published = lambda_backends[ACCOUNT][REGION].get_function(FUNCTION, version).code_bytes
         with zipfile.ZipFile(os.path.join(ROOT, "dist/edge-auth.zip")) as z:
             measured = {i.filename: i for i in z.infolist()}
-        with zipfile.ZipFile(io.BytesIO(published)) as z:
+        with self.published_zip(reply["Data"]["VersionArn"]) as z:
             deployed = {i.filename: i for i in z.infolist()}
         self.assertEqual(sorted(deployed), sorted(measured))
         for name in ("index.mjs", "signing-key.mjs", "reelgate_edge.wasm"):
